@@ -1,0 +1,12 @@
+"""Autoencoders as scikit-learn transformers: a drop-in for PCA, built on Keras 3.
+
+``import skautoenc`` stays light: Keras (and TensorFlow) are imported on the first
+``fit`` or load, never at import time.
+"""
+
+from ._autoencoder import AutoencoderTransformer
+from .compare import compare_with_pca
+
+__version__ = "0.1.0"
+
+__all__ = ["AutoencoderTransformer", "__version__", "compare_with_pca"]

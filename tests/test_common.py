@@ -1,0 +1,12 @@
+"""scikit-learn's estimator checks, every one of them, with no expected failures."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skautoenc import AutoencoderTransformer
+
+
+@parametrize_with_checks(
+    [AutoencoderTransformer(hidden_layer_sizes=(8,), epochs=3, random_state=0)]
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
