@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._architecture import build_autoencoder, split_autoencoder
+from ._architecture import build_autoencoder
 from ._inference import DenseForward
 
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
@@ -234,7 +234,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self._validate_params()
         continuing = self.warm_start and hasattr(self, "model_")
         with _unchanged_on_failure(self, keep_weights=continuing):
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=not continuing)
+            X = self._validate_X(X, reset=not continuing)
             self._train(X, epochs=self.epochs, continuing=continuing, stopping=True)
         return self
 
@@ -260,7 +260,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         if not continuing:
             self._validate_params()
         with _unchanged_on_failure(self, keep_weights=continuing):
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=not continuing)
+            X = self._validate_X(X, reset=not continuing)
             self._train(X, epochs=1, continuing=continuing, stopping=False)
         return self
 
@@ -409,6 +409,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             )
         return train_test_split(X, test_size=n_validation, random_state=seed)
 
+    def _validate_X(self, X, *, reset):
+        """``validate_data`` to float32/float64, with a clearer error for text."""
+        try:
+            return validate_data(self, X, dtype=_FLOAT_DTYPES, reset=reset)
+        except ValueError as error:
+            if "convert string to float" not in str(error):
+                raise
+            raise ValueError(
+                f"{type(self).__name__} expects numeric data (floats or ints); received "
+                f"non-numeric values ({error}). Encode text or categorical columns "
+                "first, e.g. with OneHotEncoder in a ColumnTransformer."
+            ) from error
+
     # ---------------------------------------------------------------- inference
     def transform(self, X):
         """Encode ``X`` into ``n_components`` codes.
@@ -424,7 +437,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             The codes, in ``X``'s float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._validate_X(X, reset=False)
         return self._forward_encoder(X)
 
     def inverse_transform(self, X):
@@ -466,7 +479,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             The reconstruction, in ``X``'s float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._validate_X(X, reset=False)
         return self._forward_decoder(self._forward_encoder(X))
 
     def score_samples(self, X):
@@ -486,7 +499,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             ``-mean((X - denoise(X)) ** 2, axis=1)``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._validate_X(X, reset=False)
         reconstruction = self._forward_decoder(self._forward_encoder(X))
         return -np.mean((X - reconstruction) ** 2, axis=1)
 
@@ -521,7 +534,28 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    # -------------------------------------------------------------- pickling
+    # ----------------------------------------------------------- persistence
+    def save(self, path) -> None:
+        """Save the fitted estimator to one file, readable by :func:`skautoenc.load`.
+
+        The file holds the parameters, the fitted attributes, the library
+        versions and the Keras model in Keras' own ``.keras`` format; no pickle,
+        so loading it runs no code.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write the file.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        """
+        from ._persistence import save_estimator
+
+        save_estimator(self, path)
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         if "model_" in state:
@@ -535,18 +569,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def __setstate__(self, state):
         model = state.get("model_")
         if isinstance(model, bytes):
-            from ._persistence import model_from_bytes
+            from ._persistence import model_attributes, model_from_bytes
 
-            model = model_from_bytes(model)
-            encoder, decoder = split_autoencoder(model)
-            state = {
-                **state,
-                "model_": model,
-                "encoder_": encoder,
-                "decoder_": decoder,
-                "_forward_encoder": DenseForward.from_keras(encoder),
-                "_forward_decoder": DenseForward.from_keras(decoder),
-            }
+            state = {**state, **model_attributes(model_from_bytes(model))}
         super().__setstate__(state)
 
 

@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
+
+# What TensorFlow's C++ runtime prints on every start-up, before its logging is
+# configured (so TF_CPP_MIN_LOG_LEVEL cannot hide it): absl's preamble, INFO lines
+# ("I0000 ..."), the CPU-feature notice, and the CUDA driver probe failing on a
+# machine without a GPU. Warnings and every other error still get through.
+_STARTUP_CHATTER = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|I\d{4} "
+    r"|To enable the following instructions: .*rebuild TensorFlow"
+    r"|E\d{4} .*failed call to cuInit"
+)
 
 
 def import_keras():
-    """Import and return ``keras``, keeping TensorFlow's C++ start-up chatter quiet.
+    """Import and return ``keras`` without TensorFlow's start-up chatter.
 
-    ``TF_CPP_MIN_LOG_LEVEL=2`` hides TensorFlow's INFO and WARNING start-up lines
-    (CPU feature flags, oneDNN notices) but keeps its errors. A value the user
-    already set is left alone.
+    The first call sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user set it,
+    imports Keras and initializes its backend's devices with the process's
+    standard error filtered: the lines matched by ``_STARTUP_CHATTER`` are
+    dropped, everything else is passed on. Later calls just return ``keras``.
     """
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    with _filtered_stderr():
+        import keras
 
+        keras.ops.convert_to_numpy(keras.ops.zeros(1))  # device discovery happens here
     return keras
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    """Capture file descriptor 2 (C++ and Python writes alike) and replay it filtered."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded interpreter)
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+            kept = [line for line in text.splitlines(True) if not _STARTUP_CHATTER.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()

@@ -1,0 +1,138 @@
+"""transform speed: AutoencoderTransformer vs PCA vs a hand-written NumPy pass vs Keras.
+
+Prints medians of many repeats and the ratios the inference issue targets:
+
+- 1 row ``transform``                 <= 2.0 x ``PCA.transform``
+- 1 row ``inverse_transform(transform)`` <= 2.0 x PCA's round trip
+- 10,000 rows ``transform``           <= 1.5 x a plain NumPy forward pass of the same weights
+- peak extra memory of a 200,000-row ``transform`` (blocked) vs its output
+
+for the default architecture (digits, 64 -> 128 -> 16) and the seed notebook's
+(784 -> 196 -> 49). Run: ``python benchmarks/bench_transform.py [--repeats N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+
+from skautoenc import AutoencoderTransformer
+from skautoenc.datasets import load_digits_images
+
+
+def median_seconds(function, repeats):
+    """Median wall time of ``function()`` over ``repeats`` calls (after one warm-up)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def numpy_forward(estimator):
+    """The pass a user would hand-write from the Keras weights (relu hidden, linear code)."""
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in estimator.encoder_.layers[1:])
+
+    def forward(X):
+        return np.maximum(X @ w1 + b1, 0) @ w2 + b2
+
+    return forward
+
+
+def data(kind):
+    X = load_digits_images().data
+    if kind == "default (64-128-16)":
+        return X, 16, (128,)
+    # The seed's shape: 28x28 images (digits upsampled 3.5x by pixel repetition).
+    images = X.reshape(-1, 8, 8).repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
+    return np.ascontiguousarray(images.reshape(len(X), 784)), 49, (196,)
+
+
+def bench(kind, repeats):
+    X, k, hidden = data(kind)
+    X = X.astype(np.float32)
+    pca = PCA(k).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = AutoencoderTransformer(k, hidden_layer_sizes=hidden, epochs=2, random_state=0).fit(X)
+    forward = numpy_forward(est)
+    rows = {}
+    one = X[:1]
+    rows["1 row transform"] = (
+        median_seconds(lambda: est.transform(one), repeats),
+        median_seconds(lambda: pca.transform(one), repeats),
+        "PCA",
+        2.0,
+    )
+    rows["1 row round trip"] = (
+        median_seconds(lambda: est.inverse_transform(est.transform(one)), repeats),
+        median_seconds(lambda: pca.inverse_transform(pca.transform(one)), repeats),
+        "PCA",
+        2.0,
+    )
+    for n in (100, 10_000):
+        big = np.resize(X, (n, X.shape[1]))
+        rows[f"{n} rows transform"] = (
+            median_seconds(lambda big=big: est.transform(big), max(repeats // 10, 5)),
+            median_seconds(lambda big=big: forward(big), max(repeats // 10, 5)),
+            "NumPy",
+            1.5 if n == 10_000 else None,
+        )
+        rows[f"{n} rows vs PCA"] = (
+            rows[f"{n} rows transform"][0],
+            median_seconds(lambda big=big: pca.transform(big), max(repeats // 10, 5)),
+            "PCA",
+            None,
+        )
+    print(f"\n{kind}: n_features={X.shape[1]}, n_components={k}, hidden={hidden}")
+    print(f"{'call':<22}{'skautoenc':>12}{'baseline':>12}  {'ratio':>7}  target")
+    for name, (ours, base, base_name, target) in rows.items():
+        verdict = (
+            "" if target is None else f"<= {target} {'ok' if ours / base <= target else 'MISSED'}"
+        )
+        print(
+            f"{name:<22}{ours * 1e3:>10.4f}ms{base * 1e3:>10.4f}ms  {ours / base:>7.2f}  "
+            f"vs {base_name} {verdict}"
+        )
+
+    one_keras = median_seconds(lambda: est.encoder_.predict_on_batch(one), max(repeats // 10, 5))
+    call_keras = median_seconds(lambda: est.encoder_(one, training=False), max(repeats // 10, 5))
+    predict = median_seconds(lambda: est.encoder_.predict(one, verbose=0), 5)
+    print(
+        f"for reference, Keras on 1 row: predict {predict * 1e3:.2f} ms, "
+        f"model(x) {call_keras * 1e3:.2f} ms, predict_on_batch {one_keras * 1e3:.2f} ms"
+    )
+
+    huge = np.resize(X, (200_000, X.shape[1]))
+    tracemalloc.start()
+    out = est.transform(huge)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(
+        f"200,000-row transform: peak allocation {peak / 2**20:.1f} MiB for a "
+        f"{out.nbytes / 2**20:.1f} MiB output "
+        f"(input {huge.nbytes / 2**20:.0f} MiB, never copied whole)"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=500)
+    args = parser.parse_args()
+    import keras
+
+    print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
+    for kind in ("default (64-128-16)", "seed (784-196-49)"):
+        bench(kind, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
