@@ -127,8 +127,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500)
     args = parser.parse_args()
-    import keras
+    from skautoenc._keras import import_keras
 
+    keras = import_keras()
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
     for kind in ("default (64-128-16)", "seed (784-196-49)"):
         bench(kind, args.repeats)

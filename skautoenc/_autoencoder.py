@@ -285,7 +285,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             validation = (X_val, X_val)
         batch_size = min(self.batch_size, X_train.shape[0])
         callbacks = [copy.copy(callback) for callback in self.callbacks or ()]
-        callbacks.append(keras.callbacks.TerminateOnNaN())
         if stopping:
             stopper = keras.callbacks.EarlyStopping(
                 monitor="val_loss" if validation else "loss",
