@@ -34,10 +34,10 @@ OPTIMIZERS = (
     "lion",
 )
 _FLOAT_DTYPES = [np.float64, np.float32]
-# Gradient steps per TensorFlow function call. Small autoencoders spend most of a
+# Gradient steps per compiled function call. Small autoencoders spend most of a
 # step in Python/dispatch overhead; running 32 steps per call cuts fit time by
-# ~25 % on digits (see benchmarks/bench_fit.py). Keras caps it at the number of
-# steps in an epoch.
+# ~25 % on digits with TensorFlow (see benchmarks/bench_fit.py). Keras' PyTorch
+# backend only supports 1.
 _STEPS_PER_EXECUTION = 32
 
 
@@ -94,7 +94,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Standard deviation (gaussian) or fraction zeroed (masking).
     warm_start : bool, default=False
         When True, ``fit`` continues training the fitted model (weights and
-        optimizer state) instead of starting afresh.
+        optimizer state) instead of starting afresh. A new ``learning_rate``
+        applies; ``n_components`` and ``hidden_layer_sizes`` must stay those of
+        the fitted network, and its activations, noise, loss and optimizer are kept.
     callbacks : list of keras.callbacks.Callback, default=None
         Extra Keras callbacks passed to ``Model.fit``. Each fit works on shallow
         copies, so the objects you pass are never bound to a model.
@@ -271,11 +273,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         keras = import_keras()
         X32 = np.ascontiguousarray(X, dtype=np.float32)
         n_features = X32.shape[1]
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max - 2**20))
 
         if continuing:
+            self._check_can_continue()
             model, encoder, decoder = self.model_, self.encoder_, self.decoder_
             output_activation = self.output_activation_
+            model.optimizer.learning_rate = self.learning_rate
+            seed += self.n_iter_  # a new shuffling order for each continuation
         else:
             output_activation = self._check_architecture(keras, X32)
 
@@ -309,7 +314,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 model.compile(
                     optimizer=self._make_optimizer(keras),
                     loss=self.loss,
-                    steps_per_execution=_STEPS_PER_EXECUTION,
+                    steps_per_execution=_steps_per_execution(keras),
                 )
             history = model.fit(
                 X_train,
@@ -351,6 +356,24 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             [-v for v in self.history_["val_loss"]] if "val_loss" in self.history_ else None
         )
         self.n_iter_ = (self.n_iter_ if continuing else 0) + len(history["loss"])
+
+    def _check_can_continue(self):
+        """Refuse to continue training a network of another shape than the parameters."""
+        kernels = [kernel for kernel, _, _ in self._forward_encoder.layers]
+        fitted = {
+            "n_components": kernels[-1].shape[1],
+            "hidden_layer_sizes": tuple(kernel.shape[1] for kernel in kernels[:-1]),
+        }
+        asked = {
+            "n_components": self.n_components,
+            "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+        }
+        if fitted != asked:
+            raise ValueError(
+                "warm_start=True continues training the fitted network, whose shape "
+                f"is {fitted}; set warm_start=False to train a new one. "
+                f"Received: {asked}."
+            )
 
     def _check_architecture(self, keras, X):
         """Validate what ``_parameter_constraints`` cannot; return the output activation."""
@@ -572,6 +595,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
             state = {**state, **model_attributes(model_from_bytes(model))}
         super().__setstate__(state)
+
+
+def _steps_per_execution(keras):
+    return 1 if keras.backend.backend() == "torch" else _STEPS_PER_EXECUTION
 
 
 @contextlib.contextmanager

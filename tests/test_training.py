@@ -138,6 +138,21 @@ def test_warm_start_continues_from_fitted_weights(X):
     )
 
 
+def test_warm_start_refuses_another_network_shape(X):
+    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
+    codes = est.transform(X)
+    est.set_params(n_components=4)
+    with pytest.raises(ValueError, match="set warm_start=False"):
+        est.fit(X)
+    np.testing.assert_array_equal(est.transform(X), codes)
+
+
+def test_warm_start_applies_a_new_learning_rate(X):
+    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
+    est.set_params(learning_rate=1e-5).fit(X)
+    assert float(np.asarray(est.model_.optimizer.learning_rate)) == pytest.approx(1e-5)
+
+
 def test_without_warm_start_fit_starts_afresh(X):
     est = AutoencoderTransformer(**FAST).fit(X)
     first = est.transform(X)
