@@ -5,8 +5,9 @@
 """
 
 from ._autoencoder import AutoencoderTransformer
+from ._persistence import load
 from .compare import compare_with_pca
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "__version__", "compare_with_pca"]
+__all__ = ["AutoencoderTransformer", "__version__", "compare_with_pca", "load"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -35,6 +36,10 @@ def import_keras():
         import keras
 
         keras.ops.convert_to_numpy(keras.ops.zeros(1))  # device discovery happens here
+        if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
+            # On the JAX and PyTorch backends Keras' data pipeline still imports
+            # TensorFlow when it is installed, during the first fit: do it here.
+            import tensorflow  # noqa: F401
     return keras
 
 
