@@ -5,7 +5,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean
+# The tests that cover fit, transform, persistence and determinism, run again on
+# each Keras backend by `make test-backends`.
+BACKEND_TESTS := tests/test_common.py tests/test_autoencoder.py tests/test_inference.py \
+	tests/test_training.py tests/test_persistence.py tests/test_backends.py
+# On this project's machines torch==2.13.0 is a local CPU wheel; elsewhere pass
+# TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu".
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test test-jax test-torch test-backends lint bench docs clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "skautoenc needs Python >= 3.10; found " + sys.version.split()[0])'
@@ -26,6 +34,19 @@ demo: $(VENV)/.installed-plot
 test: $(VENV)/.installed-test+dev+plot
 	SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+test-jax: $(VENV)/.installed-test+dev+plot+jax
+	KERAS_BACKEND=jax SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
+
+$(VENV)/.installed-torch: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	@touch $@
+
+test-torch: $(VENV)/.installed-test+dev+plot $(VENV)/.installed-torch
+	KERAS_BACKEND=torch SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
+
+# TensorFlow (the whole suite), then JAX and PyTorch (the backend tests).
+test-backends: test test-jax test-torch
+
 lint: $(VENV)/.installed-test+dev+plot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -33,5 +54,10 @@ lint: $(VENV)/.installed-test+dev+plot
 bench: $(VENV)/.installed-test+dev+plot
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
+# HTML into docs/_build/html, running the examples/ gallery; fails on any warning.
+# SKAUTOENC_DOCS_QUICK=1 runs the examples in their quick mode (SKAUTOENC_QUICK=1).
+docs: $(VENV)/.installed-docs+plot
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build *.egg-info skautoenc-demo
+	rm -rf $(VENV) build *.egg-info skautoenc-demo docs/_build docs/auto_examples docs/gen_modules

@@ -12,6 +12,7 @@ the library's no worse than 1.10x). Run: ``python benchmarks/bench_fit.py
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -63,7 +64,14 @@ def library(X_train, X_val, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax", "torch"],
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
     args = parser.parse_args()
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
     from skautoenc._keras import import_keras
 
     keras = import_keras()

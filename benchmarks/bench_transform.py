@@ -14,6 +14,7 @@ for the default architecture (digits, 64 -> 128 -> 16) and the seed notebook's
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tracemalloc
 import warnings
@@ -126,7 +127,14 @@ def bench(kind, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax", "torch"],
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
     args = parser.parse_args()
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
     from skautoenc._keras import import_keras
 
     keras = import_keras()
