@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from numbers import Integral
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_array
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["compare_with_pca"]
 
@@ -17,14 +23,15 @@ COLUMNS = ["method", "n_components", "mse", "r2", "fit_seconds", "transform_ms_p
 
 def compare_with_pca(
     X,
-    n_components: Iterable[int] = (2, 4, 8, 16),
+    n_components: int | Iterable[int] = (2, 4, 8, 16),
     *,
     X_test=None,
     estimator=None,
     test_size: float = 0.25,
     random_state=None,
     progress: Callable[[str], None] | None = None,
-):
+    return_estimators: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[tuple[str, int], Any]]:
     """Fit PCA and an autoencoder at each bottleneck size and compare them.
 
     Parameters
@@ -32,20 +39,26 @@ def compare_with_pca(
     X : array-like or DataFrame of shape (n_samples, n_features)
         Training data (all numeric). Scale it to [0, 1] first for the
         autoencoder's sake (e.g. ``MinMaxScaler``).
-    n_components : iterable of int, default=(2, 4, 8, 16)
-        Bottleneck sizes to compare.
+    n_components : int or iterable of int, default=(2, 4, 8, 16)
+        Bottleneck sizes to compare, each between 1 and the number of features
+        (repeats are dropped).
     X_test : array-like or DataFrame, default=None
         Held-out data to score on. When None, ``test_size`` of ``X`` is held out.
     estimator : estimator, default=None
         The model compared with PCA: anything with ``fit``, ``transform``,
         ``inverse_transform`` and an ``n_components`` parameter. It is cloned
         for each size. Defaults to ``AutoencoderTransformer(random_state=...)``.
+        Its rows are labelled with its class name (``"... (estimator)"`` when
+        that name is ``"PCA"``, to keep the rows apart).
     test_size : float, default=0.25
         Fraction of ``X`` held out when ``X_test`` is None.
     random_state : int, RandomState instance or None, default=None
         Seeds the split and the default autoencoder.
     progress : callable, default=None
         Called with a short message before each fit (e.g. ``print``).
+    return_estimators : bool, default=False
+        Also return the fitted models, to reuse them (plots, ``transform``)
+        without fitting again.
 
     Returns
     -------
@@ -53,7 +66,11 @@ def compare_with_pca(
         One row per (method, n_components), with the held-out reconstruction
         ``mse``, ``r2`` (the share of the held-out variance the reconstruction
         explains, like PCA's explained variance), ``fit_seconds`` and
-        ``transform_ms_per_1000`` (milliseconds to transform 1,000 rows).
+        ``transform_ms_per_1000`` (milliseconds to transform 1,000 rows, the
+        median of three timings).
+    estimators : dict of (str, int) to estimator
+        Only when ``return_estimators=True``: the fitted model of each row,
+        keyed by ``(method, n_components)``.
 
     Examples
     --------
@@ -64,42 +81,69 @@ def compare_with_pca(
     ...     X, [2, 4], estimator=AutoencoderTransformer(epochs=2), random_state=0)
     >>> table[["method", "n_components"]].values.tolist()
     [['PCA', 2], ['AutoencoderTransformer', 2], ['PCA', 4], ['AutoencoderTransformer', 4]]
+
+    Keep the fitted models to reuse them:
+
+    >>> table, fitted = compare_with_pca(
+    ...     X, 2, estimator=AutoencoderTransformer(epochs=2), random_state=0,
+    ...     return_estimators=True)
+    >>> sorted(fitted)
+    [('AutoencoderTransformer', 2), ('PCA', 2)]
     """
     import pandas as pd
 
-    sizes = [int(k) for k in n_components]
-    if not sizes or any(k < 1 for k in sizes):
+    sizes = [n_components] if isinstance(n_components, Integral) else list(n_components)
+    if not sizes or not all(
+        isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in sizes
+    ):
         raise ValueError(
-            f"n_components must be a non-empty list of positive ints. Received: {n_components!r}."
+            "n_components must be a positive int or a non-empty list of positive ints. "
+            f"Received: {n_components!r}."
         )
+    sizes = list(dict.fromkeys(int(k) for k in sizes))  # in order, without repeats
     if X_test is None:
         X_train, X_test = train_test_split(X, test_size=test_size, random_state=random_state)
     else:
         X_train = X
+    truth = check_array(X_test, dtype=np.float64, input_name="X_test")
+    if max(sizes) > truth.shape[1]:
+        raise ValueError(
+            f"n_components must be between 1 and n_features={truth.shape[1]}. "
+            f"Received: {n_components!r}."
+        )
     if estimator is None:
         from ._autoencoder import AutoencoderTransformer
 
         estimator = AutoencoderTransformer(random_state=random_state)
-    truth = np.asarray(X_test, dtype=np.float64)
     variance = np.sum((truth - truth.mean(axis=0)) ** 2)
+    name = type(estimator).__name__
+    if name == "PCA":
+        name = "PCA (estimator)"
 
     rows = []
+    fitted = {}
     for k in sizes:
-        for model in (PCA(n_components=k), clone(estimator).set_params(n_components=k)):
-            name = type(model).__name__
+        for method, model in (
+            ("PCA", PCA(n_components=k)),
+            (name, clone(estimator).set_params(n_components=k)),
+        ):
             if progress is not None:
-                progress(f"fitting {name}(n_components={k})")
+                progress(f"fitting {type(model).__name__}(n_components={k})")
             start = time.perf_counter()
             model.fit(X_train)
             fit_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            codes = model.transform(X_test)
-            transform_ms = (time.perf_counter() - start) * 1e3 * 1000 / len(truth)
+            timings = []
+            for _ in range(3):
+                start = time.perf_counter()
+                codes = model.transform(X_test)
+                timings.append(time.perf_counter() - start)
+            transform_ms = float(np.median(timings)) * 1e3 * 1000 / len(truth)
             reconstruction = np.asarray(model.inverse_transform(codes), dtype=np.float64)
             squared_error = np.sum((truth - reconstruction) ** 2)
+            fitted[method, k] = model
             rows.append(
                 (
-                    name,
+                    method,
                     k,
                     squared_error / truth.size,
                     1.0 - squared_error / variance if variance > 0 else np.nan,
@@ -107,4 +151,7 @@ def compare_with_pca(
                     transform_ms,
                 )
             )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if return_estimators:
+        return table, fitted
+    return table

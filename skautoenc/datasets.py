@@ -10,6 +10,11 @@ from sklearn.utils.validation import check_array
 
 __all__ = ["add_noise", "load_digits_images", "load_mnist"]
 
+# What keras.datasets.mnist.load_data() downloads (Keras 3), checked by its SHA-256.
+_MNIST_FILE = "mnist.npz"
+_MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
 
 def load_digits_images(*, return_X_y: bool = False):
     """Load scikit-learn's 8x8 digits (bundled, no download), scaled to [0, 1].
@@ -86,15 +91,30 @@ def load_mnist(*, subset: str = "all", return_X_y: bool = False):
     from ._keras import import_keras
 
     keras = import_keras()
+    # keras.datasets.mnist.load_data() does this same get_file call, but with the
+    # cache directory Keras read from $KERAS_HOME when it was imported. Calling
+    # get_file here reads $KERAS_HOME now, so the path in the error below is the
+    # path that was searched.
+    keras_home = _keras_home()
+    cache = os.path.join(keras_home, "datasets", _MNIST_FILE)
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        os.makedirs(keras_home, exist_ok=True)
+        path = keras.utils.get_file(
+            fname=_MNIST_FILE,
+            origin=_MNIST_ORIGIN,
+            file_hash=_MNIST_SHA256,
+            cache_dir=keras_home,
+            cache_subdir="datasets",
+        )
     except Exception as error:
-        cache = os.path.join(_keras_home(), "datasets", "mnist.npz")
         raise OSError(
             f"MNIST is not in Keras' cache ({cache}) and could not be downloaded: "
             f"{error}. Connect once to download it, or copy mnist.npz to that path. "
             "load_digits_images() works offline."
         ) from error
+    with np.load(path, allow_pickle=False) as npz:
+        x_train, y_train = npz["x_train"], npz["y_train"]
+        x_test, y_test = npz["x_test"], npz["y_test"]
     parts = {"train": [(x_train, y_train)], "test": [(x_test, y_test)]}
     parts["all"] = parts["train"] + parts["test"]
     images = np.concatenate([x for x, _ in parts[subset]]).astype(np.float32) / 255.0
@@ -112,7 +132,11 @@ def load_mnist(*, subset: str = "all", return_X_y: bool = False):
 
 
 def _keras_home() -> str:
-    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    """Keras' cache directory, as Keras picks it, but read from the environment now."""
+    if os.environ.get("KERAS_HOME"):
+        return os.path.expanduser(os.environ["KERAS_HOME"])
+    home = os.path.expanduser("~")
+    return os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
 
 
 def add_noise(
