@@ -31,27 +31,27 @@ comma := ,
 demo: $(VENV)/.installed-plot
 	$(BIN)/python -m skautoenc demo
 
-test: $(VENV)/.installed-test+dev+plot
+test: $(VENV)/.installed-test+dev+plot+docs
 	SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-test-jax: $(VENV)/.installed-test+dev+plot+jax
+test-jax: $(VENV)/.installed-test+dev+plot+docs+jax
 	KERAS_BACKEND=jax SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
 
 $(VENV)/.installed-torch: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	@touch $@
 
-test-torch: $(VENV)/.installed-test+dev+plot $(VENV)/.installed-torch
+test-torch: $(VENV)/.installed-test+dev+plot+docs $(VENV)/.installed-torch
 	KERAS_BACKEND=torch SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
 
 # TensorFlow (the whole suite), then JAX and PyTorch (the backend tests).
 test-backends: test test-jax test-torch
 
-lint: $(VENV)/.installed-test+dev+plot
+lint: $(VENV)/.installed-test+dev+plot+docs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.installed-test+dev+plot
+bench: $(VENV)/.installed-test+dev+plot+docs
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 # HTML into docs/_build/html, running the examples/ gallery; fails on any warning.

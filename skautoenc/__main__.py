@@ -191,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
             X, y, test_size=0.25, random_state=args.random_state
         )
     print(f"Data: {source}; 25% held out.", flush=True)
+    from ._keras import import_keras
+
+    import_keras()  # once, here, so that no fit_seconds below includes the import
     table, fitted = compare_with_pca(
         X_train,
         components,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
+import threading
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -102,9 +103,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         copies, so the objects you pass are never bound to a model.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and the
-        noise. An int gives bitwise-identical results fit after fit. The
-        NumPy and ``random`` global states are restored after each fit; the
-        Keras backend's global seed is left set.
+        noise. An int gives bitwise-identical results fit after fit, also
+        across processes. The NumPy and ``random`` global states are restored
+        after each fit; the Keras backend's global seed is left set. Keras
+        shuffles with that process-global seed, so fits running in threads of
+        one process take turns (process-based parallelism, joblib's default,
+        is unaffected).
     verbose : int, default=0
         0 is silent; 1 shows Keras' progress bar; 2 prints one line per epoch.
 
@@ -625,17 +629,24 @@ def _unchanged_on_failure(estimator, keep_weights):
         raise
 
 
+# Keras shuffles with the backend's process-global seed, so two fits seeding it
+# from two threads at once would shuffle each other's data: fits in threads of
+# one process take turns (joblib's default, process-based loky backend runs them
+# in parallel). Reentrant: a callback may fit another estimator.
+_fit_lock = threading.RLock()
+
+
 @contextlib.contextmanager
 def _seeded(keras, seed):
     """Seed Keras, NumPy and ``random`` for one fit; restore NumPy's and ``random``'s state."""
-    numpy_state = np.random.get_state()
-    python_state = random.getstate()
-    keras.utils.set_random_seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(numpy_state)
-        random.setstate(python_state)
+    with _fit_lock:
+        numpy_state, python_state = np.random.get_state(), random.getstate()
+        keras.utils.set_random_seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+            random.setstate(python_state)
 
 
 def _all_finite(values):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
+import random
 import re
 import sys
 import tempfile
+import threading
+
+import numpy as np
 
 # What TensorFlow's C++ runtime prints on every start-up, before its logging is
 # configured (so TF_CPP_MIN_LOG_LEVEL cannot hide it): absl's preamble, INFO lines
@@ -21,6 +26,9 @@ _STARTUP_CHATTER = re.compile(
 )
 
 
+_import_lock = threading.Lock()
+
+
 def import_keras():
     """Import and return ``keras`` without TensorFlow's start-up chatter.
 
@@ -29,9 +37,21 @@ def import_keras():
     standard error filtered: the lines matched by ``_STARTUP_CHATTER`` are
     dropped, everything else is passed on. Later calls just return ``keras``.
     """
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
+    with _import_lock:  # fits starting in several threads import once, together
+        if "keras" in sys.modules:
+            import keras  # waits for an import still running in another thread
+
+            return keras
+        return _first_import()
+
+
+def _first_import():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Every fit builds a new model, so a grid search traces many training
+    # functions; TensorFlow then warns about "retracing", which is expected here.
+    logging.getLogger("tensorflow").addFilter(_drop_retracing_warnings)
+    # Importing TensorFlow draws from NumPy's global random state: keep the user's.
+    numpy_state, python_state = np.random.get_state(), random.getstate()
     with _filtered_stderr():
         import keras
 
@@ -40,7 +60,13 @@ def import_keras():
             # On the JAX and PyTorch backends Keras' data pipeline still imports
             # TensorFlow when it is installed, during the first fit: do it here.
             import tensorflow  # noqa: F401
+    np.random.set_state(numpy_state)
+    random.setstate(python_state)
     return keras
+
+
+def _drop_retracing_warnings(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 @contextlib.contextmanager

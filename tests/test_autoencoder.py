@@ -152,6 +152,25 @@ def test_fit_restores_the_global_random_states(X):
     assert (np.random.rand(), random.random()) == expected
 
 
+def test_concurrent_fits_restore_the_global_random_states(X):
+    from concurrent.futures import ThreadPoolExecutor
+
+    np.random.seed(7)
+    expected = np.random.rand()
+    np.random.seed(7)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        fitted = list(
+            pool.map(
+                lambda seed: AutoencoderTransformer(**{**FAST, "random_state": seed}).fit(X),
+                range(4),
+            )
+        )
+    assert np.random.rand() == expected
+    # ...and each fit is still the one its random_state gives.
+    alone = AutoencoderTransformer(**{**FAST, "random_state": 2}).fit(X)
+    np.testing.assert_array_equal(fitted[2].transform(X), alone.transform(X))
+
+
 def test_random_state_none_gives_different_models(X):
     params = {**FAST, "random_state": None}
     first = AutoencoderTransformer(**params).fit(X)

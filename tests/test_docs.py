@@ -1,0 +1,93 @@
+"""The documentation: every public name is in the API reference, and Sphinx builds it
+with no warning (the examples' code is rendered, not run: ``make docs`` runs them)."""
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PUBLIC_MODULES = {
+    "skautoenc": ROOT / "skautoenc" / "__init__.py",
+    "skautoenc.datasets": ROOT / "skautoenc" / "datasets.py",
+    "skautoenc.plotting": ROOT / "skautoenc" / "plotting.py",
+}
+
+
+def _all_names(path):
+    """``__all__`` of a module, read without importing it."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError(f"{path} has no __all__")
+
+
+def test_api_reference_lists_every_public_name():
+    text = (DOCS / "api.rst").read_text(encoding="utf-8")
+    documented = {}
+    module = None
+    for line in text.splitlines():
+        current = re.match(r"\.\. currentmodule:: (\S+)", line)
+        if current:
+            module = current.group(1)
+        entry = re.fullmatch(r"   (\w+)", line)  # an autosummary entry
+        if entry and module:
+            documented.setdefault(module, set()).add(entry.group(1))
+    for module, path in PUBLIC_MODULES.items():
+        public = set(_all_names(path)) - {"__version__"}
+        missing = public - documented.get(module, set())
+        assert not missing, f"docs/api.rst does not list {module}.{sorted(missing)}"
+
+
+def test_docs_build_without_warnings(tmp_path):
+    for name in ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser", "pydata_sphinx_theme"):
+        pytest.importorskip(
+            name, reason='the docs extra is not installed: pip install -e ".[docs]"'
+        )
+    # Build a copy, so that the generated pages of `make docs` (docs/auto_examples,
+    # docs/gen_modules) are left alone.
+    source = tmp_path / "docs"
+    shutil.copytree(
+        DOCS, source, ignore=shutil.ignore_patterns("_build", "auto_examples", "gen_modules")
+    )
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    html = tmp_path / "html"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-D",
+            "plot_gallery=0",
+            str(source),
+            str(html),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"sphinx-build failed:\n{result.stderr}\n{result.stdout}"
+
+    for page in ("index", "getting_started", "user_guide", "api", "changelog", "saving"):
+        assert (html / f"{page}.html").is_file(), page
+    gallery = (html / "auto_examples" / "index.html").read_text(encoding="utf-8")
+    for example in sorted((ROOT / "examples").glob("plot_*.py")):
+        assert (html / "auto_examples" / f"{example.stem}.html").is_file(), example.name
+        assert f"{example.stem}.html" in gallery, f"{example.name} is not in the gallery index"
+    api_pages = {path.stem for path in (html / "gen_modules").glob("*.html")}
+    for module, path in PUBLIC_MODULES.items():
+        for name in set(_all_names(path)) - {"__version__"}:
+            assert f"{module}.{name}" in api_pages, f"no API page for {module}.{name}"
