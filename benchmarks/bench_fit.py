@@ -12,11 +12,11 @@ the library's no worse than 1.10x). Run: ``python benchmarks/bench_fit.py
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 
 import numpy as np
+from _common import parse_args_and_import_keras
 from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
@@ -64,17 +64,7 @@ def library(X_train, X_val, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--backend",
-        choices=["tensorflow", "jax", "torch"],
-        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
-    )
-    args = parser.parse_args()
-    if args.backend:
-        os.environ["KERAS_BACKEND"] = args.backend
-    from skautoenc._keras import import_keras
-
-    keras = import_keras()
+    args, keras = parse_args_and_import_keras(parser)
     X = mnist_shaped()
     X_train, X_val = X[1000:], X[:1000]
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}; {X_train.shape} train")

@@ -14,12 +14,12 @@ for the default architecture (digits, 64 -> 128 -> 16) and the seed notebook's
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
+from _common import parse_args_and_import_keras
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
@@ -127,17 +127,7 @@ def bench(kind, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500)
-    parser.add_argument(
-        "--backend",
-        choices=["tensorflow", "jax", "torch"],
-        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
-    )
-    args = parser.parse_args()
-    if args.backend:
-        os.environ["KERAS_BACKEND"] = args.backend
-    from skautoenc._keras import import_keras
-
-    keras = import_keras()
+    args, keras = parse_args_and_import_keras(parser)
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
     for kind in ("default (64-128-16)", "seed (784-196-49)"):
         bench(kind, args.repeats)

@@ -1,0 +1,25 @@
+"""What the benchmark scripts share: choosing the Keras backend from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def parse_args_and_import_keras(parser: argparse.ArgumentParser):
+    """Add ``--backend``, parse the arguments, then import Keras on that backend.
+
+    Returns ``(args, keras)``. Keras fixes its backend when first imported, so
+    ``KERAS_BACKEND`` is set before the import.
+    """
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax", "torch"],
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    args = parser.parse_args()
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    from skautoenc._keras import import_keras
+
+    return args, import_keras()
