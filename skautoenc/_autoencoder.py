@@ -19,7 +19,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._architecture import build_autoencoder
-from ._inference import DenseForward
 
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
 OPTIMIZERS = (
@@ -281,7 +280,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         if continuing:
             self._check_can_continue()
-            model, encoder, decoder = self.model_, self.encoder_, self.decoder_
+            model = self.model_
             output_activation = self.output_activation_
             model.optimizer.learning_rate = self.learning_rate
             seed += self.n_iter_  # a new shuffling order for each continuation
@@ -305,7 +304,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         with _seeded(keras, seed):
             if not continuing:
-                model, encoder, decoder = build_autoencoder(
+                model, _, _ = build_autoencoder(
                     n_features,
                     self.n_components,
                     self.hidden_layer_sizes,
@@ -331,11 +330,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 verbose=self.verbose,
             )
 
-        forward_encoder = DenseForward.from_keras(encoder)
-        forward_decoder = DenseForward.from_keras(decoder)
+        from ._persistence import model_attributes
+
+        attributes = model_attributes(model)  # encoder_, decoder_, the NumPy passes
         history = {key: [float(v) for v in values] for key, values in history.history.items()}
         finite = _all_finite(history.get("loss", []))
-        if not finite or not _all_finite_weights(forward_encoder, forward_decoder):
+        forwards = attributes["_forward_encoder"], attributes["_forward_decoder"]
+        if not finite or not _all_finite_weights(*forwards):
             raise ValueError(
                 "Training diverged: the loss or the weights became NaN or infinite "
                 f"(loss history: {history.get('loss')}). Scale the data to [0, 1] "
@@ -350,9 +351,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 stacklevel=3,
             )
 
-        self.model_, self.encoder_, self.decoder_ = model, encoder, decoder
+        for name, value in attributes.items():
+            setattr(self, name, value)
         self.output_activation_ = output_activation
-        self._forward_encoder, self._forward_decoder = forward_encoder, forward_decoder
         previous = self.history_ if continuing else {}
         self.history_ = {key: previous.get(key, []) + values for key, values in history.items()}
         self.loss_curve_ = self.history_["loss"]
