@@ -5,5 +5,3 @@ import os
 # scikit-learn's check_array_api_input runs only when SciPy's array API support is
 # on, and SciPy reads this variable once, at import.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
-# Keep TensorFlow's C++ start-up INFO lines out of the test output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -23,3 +23,21 @@ def parse_args_and_import_keras(parser: argparse.ArgumentParser):
     from skautoenc._keras import import_keras
 
     return args, import_keras()
+
+
+def hand_written_autoencoder(keras, n_features: int, hidden: int, n_components: int):
+    """The baseline the library is timed against: the same autoencoder, written out in Keras.
+
+    ``n_features -> hidden -> n_components -> hidden -> n_features``, relu hidden
+    layers, a linear code and a sigmoid output, as ``AutoencoderTransformer``
+    builds it; not compiled.
+    """
+    return keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(n_components),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(n_features, activation="sigmoid"),
+        ]
+    )

@@ -16,7 +16,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import parse_args_and_import_keras
+from _common import hand_written_autoencoder, parse_args_and_import_keras
 from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
@@ -37,15 +37,7 @@ def hand_written(X_train, X_val, seed, steps_per_execution=1):
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((784,)),
-            keras.layers.Dense(196, activation="relu"),
-            keras.layers.Dense(49),
-            keras.layers.Dense(196, activation="relu"),
-            keras.layers.Dense(784, activation="sigmoid"),
-        ]
-    )
+    model = hand_written_autoencoder(keras, 784, 196, 49)
     model.compile(
         optimizer=keras.optimizers.Adam(), loss="mse", steps_per_execution=steps_per_execution
     )

@@ -151,6 +151,7 @@ def run_memory(kind, args):
     """RSS after each of ``args.fits`` fits, every estimator dropped after its fit."""
     import gc
 
+    from _common import hand_written_autoencoder
     from sklearn.exceptions import ConvergenceWarning
 
     from skautoenc import AutoencoderTransformer
@@ -171,15 +172,7 @@ def run_memory(kind, args):
             del est
         else:  # the same model, compile and fit, hand-written
             keras.utils.set_random_seed(i)
-            model = keras.Sequential(
-                [
-                    keras.Input((64,)),
-                    keras.layers.Dense(32, activation="relu"),
-                    keras.layers.Dense(8),
-                    keras.layers.Dense(32, activation="relu"),
-                    keras.layers.Dense(64, activation="sigmoid"),
-                ]
-            )
+            model = hand_written_autoencoder(keras, 64, 32, 8)
             model.compile(optimizer="adam", loss="mse", steps_per_execution=32)
             model.fit(X, X, batch_size=32, epochs=2, verbose=0)
             del model

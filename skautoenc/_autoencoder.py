@@ -18,7 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._architecture import build_autoencoder
+from ._architecture import build_autoencoder, split_autoencoder
+from ._inference import DenseForward
 
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
 OPTIMIZERS = (
@@ -330,8 +331,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 verbose=self.verbose,
             )
 
-        from ._persistence import model_attributes
-
         attributes = model_attributes(model)  # encoder_, decoder_, the NumPy passes
         history = {key: [float(v) for v in values] for key, values in history.history.items()}
         finite = _all_finite(history.get("loss", []))
@@ -596,10 +595,39 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def __setstate__(self, state):
         model = state.get("model_")
         if isinstance(model, bytes):
-            from ._persistence import model_attributes, model_from_bytes
+            from ._persistence import model_from_bytes
 
             state = {**state, **model_attributes(model_from_bytes(model))}
         super().__setstate__(state)
+
+
+def model_attributes(model) -> dict:
+    """Return the fitted attributes that derive from an autoencoder model.
+
+    Shared by ``fit``, unpickling and :func:`skautoenc.load`: the encoder and
+    the decoder are the models nested in ``model`` (so the three share their
+    layers, and a ``warm_start`` refit updates all of them), and the NumPy
+    forward passes copy their weights.
+
+    Parameters
+    ----------
+    model : keras.Model
+        An autoencoder built by ``build_autoencoder``.
+
+    Returns
+    -------
+    attributes : dict
+        ``model_``, ``encoder_``, ``decoder_``, ``_forward_encoder`` and
+        ``_forward_decoder``.
+    """
+    encoder, decoder = split_autoencoder(model)
+    return {
+        "model_": model,
+        "encoder_": encoder,
+        "decoder_": decoder,
+        "_forward_encoder": DenseForward.from_keras(encoder),
+        "_forward_decoder": DenseForward.from_keras(decoder),
+    }
 
 
 def _steps_per_execution(keras):

@@ -5,7 +5,7 @@ Two ways out of a process:
 - ``pickle``/``joblib``: ``AutoencoderTransformer.__getstate__`` turns the Keras
   model into ``.keras`` bytes (:func:`model_to_bytes`) and ``__setstate__`` loads
   them with ``safe_mode=True`` (:func:`model_from_bytes`), then rebuilds the
-  encoder, the decoder and the NumPy forward passes (:func:`model_attributes`).
+  encoder, the decoder and the NumPy forward passes (``model_attributes``).
   Pickle itself runs code on load: for trusted files only.
 - ``est.save(path)`` / :func:`load`: a zip archive holding ``skautoenc.json``
   (format, versions, parameters, fitted attributes) and ``model.keras`` (the
@@ -31,9 +31,8 @@ from typing import Any, NoReturn
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._architecture import DECODER_NAME, ENCODER_NAME, NOISE_LAYER_NAME, split_autoencoder
-from ._autoencoder import AutoencoderTransformer
-from ._inference import DenseForward
+from ._architecture import DECODER_NAME, ENCODER_NAME, NOISE_LAYER_NAME
+from ._autoencoder import AutoencoderTransformer, model_attributes
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
 FORMAT_VERSION = 1
@@ -144,35 +143,6 @@ def model_from_bytes(data: bytes):
         with open(path, "wb") as file:
             file.write(data)
         return keras.saving.load_model(path, compile=True, safe_mode=True)
-
-
-def model_attributes(model) -> dict[str, Any]:
-    """Return the fitted attributes that derive from an autoencoder model.
-
-    Shared by unpickling and :func:`load`: the encoder and the decoder are the
-    models nested in ``model`` (so the three share their layers, and a
-    ``warm_start`` refit updates all of them), and the NumPy forward passes copy
-    their weights.
-
-    Parameters
-    ----------
-    model : keras.Model
-        An autoencoder built by this library.
-
-    Returns
-    -------
-    attributes : dict
-        ``model_``, ``encoder_``, ``decoder_``, ``_forward_encoder`` and
-        ``_forward_decoder``.
-    """
-    encoder, decoder = split_autoencoder(model)
-    return {
-        "model_": model,
-        "encoder_": encoder,
-        "decoder_": decoder,
-        "_forward_encoder": DenseForward.from_keras(encoder),
-        "_forward_decoder": DenseForward.from_keras(decoder),
-    }
 
 
 # ----------------------------------------------------------------------- save

@@ -129,7 +129,7 @@ def test_warm_start_continues_from_fitted_weights(X):
     est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
     first_loss = est.loss_curve_[-1]
     weights = [w.copy() for w in est.model_.get_weights()]
-    iterations = est.optimizer_iterations = int(est.model_.optimizer.iterations.numpy())
+    iterations = int(est.model_.optimizer.iterations.numpy())
     est.fit(X)
     assert est.n_iter_ == 6
     assert len(est.loss_curve_) == 6
