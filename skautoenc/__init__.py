@@ -4,10 +4,17 @@
 ``fit`` or load, never at import time.
 """
 
+from ._archive import UnsafeFileError
 from ._autoencoder import AutoencoderTransformer
 from ._persistence import load
 from .compare import compare_with_pca
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["AutoencoderTransformer", "__version__", "compare_with_pca", "load"]
+__all__ = [
+    "AutoencoderTransformer",
+    "UnsafeFileError",
+    "__version__",
+    "compare_with_pca",
+    "load",
+]

@@ -1,21 +1,26 @@
-"""Fast forward pass: the fitted Dense layers replayed in NumPy, batch by batch.
+"""Inference in NumPy: the fitted network replayed from its arrays, block by block.
 
-Keras' ``Model.predict`` costs ~90 ms per call and ``model(x)`` ~3.5 ms on a CPU,
-whatever the batch size; a NumPy replay of the same float32 weights costs a few
-microseconds per layer. It is also bitwise invariant to the order and grouping of
-rows, which scikit-learn's estimator checks require and TensorFlow's CPU kernels do
-not give.
+Keras' ``Model.predict`` costs tens of milliseconds per call and ``model(x)``
+milliseconds on a CPU, whatever the batch size; replaying the same weights with
+NumPy costs microseconds per layer, needs no Keras import (an unpickled model
+transforms without TensorFlow), and computes in the input's float dtype: float64
+rows give float64 arithmetic, as ``PCA`` does, so results do not depend on how
+rows are grouped beyond float64 rounding. float32 rows take the float32 fast path,
+whose results can differ in the last bits between batch sizes and machines (BLAS
+picks kernels by shape, CPU and thread count).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 from scipy import special
 
-# Rows per block: bounds the temporary memory of a pass to
-# ``_BLOCK_ELEMENTS`` float32 values per layer, whatever the input size.
+from ._network import Layer, Network
+
+# Bounds the temporary memory of a pass: at most this many values per layer.
 _BLOCK_ELEMENTS = 1 << 22
 
 
@@ -37,15 +42,14 @@ def _leaky_relu(x, negative_slope=0.2):
     return np.where(x < 0, negative_slope * x, x).astype(x.dtype, copy=False)
 
 
-# NumPy versions of Keras' activations, all in float32, matching
-# ``keras.activations`` to float32 rounding. Activations missing here are
-# computed by Keras itself (see ``_keras_activation``).
-_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+# NumPy twins of Keras' activations, in place, in the input's dtype. Those missing
+# here are computed by Keras itself (see ``_keras_activation``).
+NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
     "relu": _relu,
     "sigmoid": lambda x: special.expit(x, out=x),
     "tanh": lambda x: np.tanh(x, out=x),
-    "softplus": lambda x: np.logaddexp(np.float32(0), x, out=x),
+    "softplus": lambda x: np.logaddexp(0, x, out=x),
     "softsign": lambda x: np.divide(x, 1 + np.abs(x), out=x),
     "silu": lambda x: np.multiply(x, special.expit(x), out=x),
     "swish": lambda x: np.multiply(x, special.expit(x), out=x),
@@ -57,7 +61,10 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def _keras_activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def activation_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The NumPy version of a Keras activation (Keras' own when it has no twin here)."""
+    if name in NUMPY_ACTIVATIONS:
+        return NUMPY_ACTIVATIONS[name]
     from ._keras import import_keras
 
     keras = import_keras()
@@ -69,70 +76,113 @@ def _keras_activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return apply
 
 
-class DenseForward:
-    """A frozen NumPy copy of a stack of Keras ``Dense`` layers.
+class FittedNetwork:
+    """A fitted autoencoder as arrays: standardisation, weights and NumPy passes.
+
+    Immutable after construction and allocation-only per call, so one instance
+    may serve many threads at once.
 
     Parameters
     ----------
-    layers : list of (kernel, bias, activation name)
-        Float32 weights in the order they are applied.
-
-    Notes
-    -----
-    Immutable after construction and allocation-only per call, so one instance
-    may serve many threads at once.
+    network : Network
+        The structure.
+    weights : dict of str to ndarray
+        float32 arrays named as ``network.weight_shapes()``.
+    mean : ndarray of shape (n_features,)
+        Subtracted from rows before encoding, added back after decoding.
+    scale : float
+        Rows are divided by it before encoding, multiplied after decoding.
     """
 
-    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, str]]):
-        self.layers = [
-            (
-                np.ascontiguousarray(kernel, dtype=np.float32),
-                np.ascontiguousarray(bias, dtype=np.float32),
-                _ACTIVATIONS.get(name) or _keras_activation(name),
-            )
-            for kernel, bias, name in layers
-        ]
-        self.n_inputs = self.layers[0][0].shape[0]
-        self.n_outputs = self.layers[-1][0].shape[1]
-        widest = max(kernel.shape[1] for kernel, _, _ in self.layers)
-        self.block_rows = max(1, _BLOCK_ELEMENTS // max(widest, self.n_inputs))
+    def __init__(self, network: Network, weights: dict[str, np.ndarray], mean, scale: float):
+        self.network = network
+        self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = float(scale)
+        self._copies: dict[type, dict] = {}
+        self._output_activation = activation_function(network.output_activation)
+        self._activations = {
+            layer.name: activation_function(layer.activation) for layer in network.layers()
+        }
+
+    def to_dict(self) -> dict:
+        """Plain data (for pickling): the structure's fields and the arrays."""
+        return {
+            "network": dataclasses.asdict(self.network),
+            "weights": self.weights,
+            "mean": self.mean,
+            "scale": self.scale,
+        }
 
     @classmethod
-    def from_keras(cls, *models) -> DenseForward:
-        """Copy the weights of the ``Dense`` layers of ``models``, in call order."""
-        from ._keras import import_keras
+    def from_dict(cls, state: dict) -> FittedNetwork:
+        fields = dict(state["network"])
+        fields["hidden_layer_sizes"] = tuple(fields["hidden_layer_sizes"])
+        return cls(Network(**fields), state["weights"], state["mean"], state["scale"])
 
-        keras = import_keras()
-        layers = []
-        for model in models:
-            for layer in model.layers:
-                if isinstance(layer, keras.layers.Dense):
-                    kernel, bias = layer.get_weights()
-                    name = keras.activations.serialize(layer.activation)
-                    layers.append((kernel, bias, name))
-                elif not isinstance(layer, keras.layers.InputLayer):
-                    raise TypeError(
-                        "The fast forward pass replays Dense layers only; "
-                        f"received a {type(layer).__name__} layer named "
-                        f"{layer.name!r}."
-                    )
-        return cls(layers)
+    def _in(self, dtype):
+        """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""
+        copy = self._copies.get(dtype)
+        if copy is None:
+            copy = {name: np.ascontiguousarray(w, dtype=dtype) for name, w in self.weights.items()}
+            copy["__mean"] = self.mean.astype(dtype)
+            copy["__scale"] = dtype(self.scale)
+            self._copies[dtype] = copy
+        return copy
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        """Return the stack's output for ``X``, in ``X``'s float dtype."""
-        n_rows = X.shape[0]
-        if n_rows <= self.block_rows:
-            return self._block(X).astype(X.dtype, copy=False)
-        out = np.empty((n_rows, self.n_outputs), dtype=X.dtype)
-        for start in range(0, n_rows, self.block_rows):
-            stop = start + self.block_rows
-            out[start:stop] = self._block(X[start:stop])
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """Codes of rows ``X`` (float32 or float64), in ``X``'s dtype."""
+        return self._blocks(X, self.network.n_components, self._encode_block)
+
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        """Reconstructions in the data's units from codes ``Z``, in ``Z``'s dtype."""
+        return self._blocks(Z, self.network.n_features, self._decode_block)
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        """``decode(encode(X))``, without keeping the codes."""
+        return self._blocks(
+            X, self.network.n_features, lambda x: self._decode_block(self._encode_block(x))
+        )
+
+    def _encode_block(self, X):
+        w = self._in(X.dtype.type)
+        u = (X - w["__mean"]) / w["__scale"]
+        return self._paths(self.network.encoder_paths(), u, w)
+
+    def _decode_block(self, Z):
+        w = self._in(Z.dtype.type)
+        u = self._paths(self.network.decoder_paths(), Z, w)
+        u *= w["__scale"]
+        u += w["__mean"]
+        return self._output_activation(u)
+
+    def _paths(self, paths: tuple[tuple[Layer, ...], ...], inputs, w):
+        total = None
+        for path in paths:
+            h = inputs
+            for layer in path:
+                h = h @ w[f"{layer.name}.kernel"]
+                if layer.use_bias:
+                    h += w[f"{layer.name}.bias"]
+                h = self._activations[layer.name](h)
+            total = h if total is None else np.add(total, h, out=total)
+        return total
+
+    def _blocks(self, X, n_outputs, function):
+        widest = max([n_outputs, X.shape[1], *(layer.units for layer in self.network.layers())])
+        block_rows = max(1, _BLOCK_ELEMENTS // widest)
+        if X.shape[0] <= block_rows:
+            out = function(X)
+        else:
+            out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
+            for start in range(0, X.shape[0], block_rows):
+                out[start : start + block_rows] = function(X[start : start + block_rows])
+        if not np.isfinite(out).all():
+            raise ValueError(
+                f"The input overflows {X.dtype} arithmetic in this model: its values "
+                f"range from {np.min(X):.4g} to {np.max(X):.4g}, while the training "
+                f"data were centred on values near {np.min(self.mean):.4g} to "
+                f"{np.max(self.mean):.4g} with a scale of {self.scale:.4g}. Pass float64 "
+                "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
+            )
         return out
-
-    def _block(self, X: np.ndarray) -> np.ndarray:
-        h = np.asarray(X, dtype=np.float32)
-        for kernel, bias, activation in self.layers:
-            h = h @ kernel
-            h += bias
-            h = activation(h)
-        return h

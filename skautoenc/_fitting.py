@@ -1,0 +1,164 @@
+"""From an estimator's parameters and data to its fitted attributes, without touching it.
+
+``fit`` and ``partial_fit`` compute every fitted attribute here into one dict,
+which the estimator then publishes in one step: a failing fit leaves the
+estimator as it was, and threads reading it meanwhile see the old model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from ._inference import FittedNetwork
+from ._network import initial_weights
+from ._trainers import Recipe
+from ._training import Settings, covariance, location_and_scale, standardize, train
+from ._validation import check_training_params, network_for, structure, validate_rows
+
+# What noise="auto" adds: Gaussian noise whose variance is this fraction of the
+# variance per feature that PCA leaves unexplained at n_components.
+AUTO_NOISE_FRACTION = 0.5
+
+
+def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
+    """Validate, train and return the fitted attributes of ``estimator`` on ``X``.
+
+    ``continuing``: train the fitted network further (``warm_start``,
+    ``partial_fit`` after the first call). ``partial``: one epoch, no validation.
+    """
+    est = estimator
+    features = _features_seen(est, X, reset=not continuing)
+    X = features.pop("X")
+    network = network_for(est, X.shape[1])
+    check_training_params(est)
+    rng = np.random.RandomState(check_random_state(est.random_state).randint(2**31 - 1))
+    previous = est._fitted if continuing else None
+    if previous is not None and previous.network != network:
+        raise ValueError(
+            "warm_start=True and partial_fit continue training the fitted network, "
+            f"shaped by {structure(previous.network)}; set warm_start=False to train "
+            f"another. Received: {structure(network)}."
+        )
+    if previous is None:
+        mean, scale = location_and_scale(X)
+    else:
+        mean, scale = previous.mean, previous.scale
+    U = standardize(X, mean, scale)
+    cov = covariance(U)
+    start = initial_weights(network, cov, rng) if previous is None else previous.weights
+
+    U_train, U_val = U, None
+    if est.early_stopping and not partial:
+        U_train, U_val = _validation_split(U, est.validation_fraction, rng)
+    result = None
+    if U_val is None or len(U_val) >= 2:  # else there is nothing to select on: PCA it is
+        same_optimizer = previous is not None and est._optimizer_name == est.optimizer
+        settings = Settings(
+            recipe=Recipe(
+                network,
+                est.optimizer,
+                est.loss,
+                "gaussian" if est.noise == "auto" else est.noise,
+                int(min(est.batch_size, U_train.shape[0])),
+            ),
+            learning_rate=float(est.learning_rate),
+            noise_level=noise_level(est, scale, cov, network.n_components),
+            epochs=1 if partial else int(est.epochs),
+            tol=float(est.tol),
+            n_iter_no_change=int(est.n_iter_no_change),
+            callbacks=list(est.callbacks or ()),
+            verbose=int(est.verbose),
+            stop_on_plateau=not partial,
+        )
+        optimizer_state = est._optimizer_state if same_optimizer else None
+        result = train(
+            settings,
+            start,
+            U_train,
+            U_val,
+            mean=mean,
+            scale=scale,
+            rng=rng,
+            optimizer_state=optimizer_state or None,
+        )
+
+    history = est.history_ if previous is not None else {}
+    new = result.history if result is not None else {}
+    keys = ["loss", "learning_rate"]
+    if U_val is not None or "val_loss" in history:
+        keys.append("val_loss")
+    kept_start = result is None or result.kept_start
+    state = {
+        **features,
+        "mean_": mean,
+        "scale_": scale,
+        "history_": {key: list(history.get(key, [])) + list(new.get(key, [])) for key in keys},
+        "fallback_to_pca_": kept_start and (previous is None or est.fallback_to_pca_),
+        "pca_validation_loss_": None if result is None else result.start_validation_loss,
+        "_fitted": FittedNetwork(network, start if kept_start else result.weights, mean, scale),
+        "_optimizer_state": _optimizer_state(est, previous, result, kept_start),
+        "_optimizer_name": est.optimizer,
+    }
+    state.update(derived_attributes(state))
+    return state
+
+
+def _optimizer_state(estimator, previous, result, kept_start):
+    """The optimizer state that goes with the published weights."""
+    if result is not None and not kept_start:
+        return result.optimizer_state
+    return estimator._optimizer_state if previous is not None else []
+
+
+def _features_seen(estimator, X, *, reset: bool) -> dict:
+    """Validate ``X`` on a scratch copy: ``X``, ``n_features_in_``, ``feature_names_in_``."""
+    scratch = object.__new__(type(estimator))
+    scratch.__dict__.update(estimator.get_params(deep=False))
+    if not reset:
+        for name in ("n_features_in_", "feature_names_in_"):
+            if name in estimator.__dict__:
+                scratch.__dict__[name] = estimator.__dict__[name]
+    X = validate_rows(scratch, X, reset=reset)
+    seen = {"X": X, "n_features_in_": scratch.n_features_in_}
+    if hasattr(scratch, "feature_names_in_"):
+        seen["feature_names_in_"] = scratch.feature_names_in_
+    return seen
+
+
+def noise_level(estimator, scale: float, cov: np.ndarray, n_components: int) -> float:
+    """The corruption's level: standardised units (Gaussian) or a fraction (masking)."""
+    if estimator.noise == "masking":
+        return float(estimator.noise_level)
+    if estimator.noise == "gaussian":
+        return float(estimator.noise_level) / scale
+    if estimator.noise is None:
+        return 0.0
+    variances = np.sort(np.linalg.eigvalsh(cov))[::-1]
+    unexplained = variances[n_components:].clip(0).sum() / cov.shape[0]
+    return float(np.sqrt(AUTO_NOISE_FRACTION * unexplained))
+
+
+def derived_attributes(state: dict) -> dict:
+    """The fitted attributes computed from the others (fit, unpickling and load share it)."""
+    history = state["history_"]
+    losses = history.get("val_loss")
+    best = None
+    if state["fallback_to_pca_"] and state["pca_validation_loss_"] is not None:
+        best = -state["pca_validation_loss_"]
+    elif losses:
+        best = -min(losses)
+    return {
+        "loss_curve_": list(history["loss"]),
+        "validation_scores_": None if losses is None else [-v for v in losses],
+        "best_validation_score_": best,
+        "n_iter_": len(history["loss"]),
+    }
+
+
+def _validation_split(U, fraction, rng):
+    n_validation = int(np.ceil(fraction * U.shape[0]))
+    if U.shape[0] - n_validation < 1:
+        return U, U[:0]
+    return train_test_split(U, test_size=n_validation, random_state=rng)

@@ -1,0 +1,366 @@
+"""Compiled training steps, built once per network structure and reused across fits.
+
+Keras' ``Model.fit`` traces a new training function for every new model, and on
+TensorFlow pays a data pipeline per epoch: on small data that overhead is most of
+a fit (see ``benchmarks/bench_fit.py``). Here one Keras model and one compiled
+epoch function serve every fit of the same structure in the process: a fit
+assigns its starting weights and optimizer state, runs epochs, and reads the
+arrays back. The loops follow Keras' guides "Writing a training loop from
+scratch" for each backend: ``tf.function`` with ``GradientTape``; ``jax.jit``
+with the stateless API (``stateless_call``, ``stateless_apply``); PyTorch eager.
+
+Batches are consecutive slices of rows the caller has already shuffled.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._network import Network, keras_weight_names
+
+# Trainers kept per process: a grid search over a few sizes reuses them; older
+# ones are dropped so that a long-lived process does not grow without bound.
+_MAX_CACHED = 8
+_cache: collections.OrderedDict = collections.OrderedDict()
+_cache_lock = threading.Lock()
+# JAX: batches per compiled call (one trace for a full chunk, one for single steps).
+_JAX_STEPS_PER_CALL = 16
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a compiled training function depends on (its cache key)."""
+
+    network: Network
+    optimizer: str
+    loss: str
+    corruption: str | None  # None, "gaussian" or "masking"
+    batch_size: int
+
+
+def get_trainer(recipe: Recipe):
+    """The cached trainer for ``recipe``, built on first use."""
+    with _cache_lock:
+        trainer = _cache.get(recipe)
+        if trainer is not None:
+            _cache.move_to_end(recipe)
+            return trainer
+    from ._keras import import_keras
+
+    backend = import_keras().backend.backend()
+    trainer = {"tensorflow": _TensorFlowTrainer, "jax": _JaxTrainer, "torch": _TorchTrainer}[
+        backend
+    ](recipe)
+    with _cache_lock:
+        _cache[recipe] = trainer
+        while len(_cache) > _MAX_CACHED:
+            _cache.popitem(last=False)
+    return trainer
+
+
+class _Trainer:
+    """A Keras model, its optimizer and compiled epoch function for one recipe."""
+
+    def __init__(self, recipe: Recipe):
+        from ._keras import import_keras
+
+        keras = self.keras = import_keras()
+        self.recipe = recipe
+        self.model, _, _ = recipe.network.build_keras()
+        self.names = keras_weight_names(self.model)
+        self.optimizer = keras.optimizers.get(recipe.optimizer)
+        self.optimizer.build(self.model.trainable_variables)
+        self.fresh_optimizer = self._read(self.optimizer.variables)
+        self.seed_generator = keras.random.SeedGenerator(0)
+        self._compile()
+
+    # ------------------------------------------------------------ shared math
+    def row_losses(self, u, u_hat, mean, scale):
+        """Per-row reconstruction loss; mse/mae/huber in standardised units."""
+        ops, losses = self.keras.ops, self.keras.losses
+        activation = self.recipe.network.output_activation
+        kind = self.recipe.loss
+        if kind == "binary_crossentropy" or activation != "linear":
+            x_hat = self.keras.activations.get(activation)(mean + scale * u_hat)
+            if kind == "binary_crossentropy":
+                return losses.binary_crossentropy(mean + scale * u, x_hat)
+            u_hat = (x_hat - mean) / scale
+        if kind == "mse":
+            return losses.mean_squared_error(u, u_hat)
+        if kind == "mae":
+            return losses.mean_absolute_error(u, u_hat)
+        return ops.mean(losses.huber(u[..., None], u_hat[..., None]), axis=-1)
+
+    def corrupt(self, u, mean, scale, level):
+        """Training-time corruption of standardised rows (none, Gaussian, masking)."""
+        keras = self.keras
+        if self.recipe.corruption == "gaussian":
+            return u + level * keras.random.normal(keras.ops.shape(u), seed=self.seed_generator)
+        if self.recipe.corruption == "masking":
+            keep = keras.random.uniform(keras.ops.shape(u), seed=self.seed_generator) >= level
+            return keras.ops.where(keep, u, -mean / scale)  # masked inputs are 0 in data units
+        return u
+
+    # ---------------------------------------------------------------- state
+    def _read(self, variables):
+        return [np.array(self.keras.ops.convert_to_numpy(v.value)) for v in variables]
+
+    def reset(self, weights, optimizer_state, learning_rate, seed):
+        """Start a fit: weights by name, optimizer state (or a fresh one), seed.
+
+        ``optimizer_state`` is a list of ``(name, value)``, as ``optimizer_variables``
+        returns it; it must be that of this optimizer on this network.
+        """
+        for name, variable in zip(self.names, self.model.weights, strict=True):
+            variable.assign(weights[name])
+        values = self.fresh_optimizer
+        if optimizer_state is not None:
+            names = [v.path for v in self.optimizer.variables]
+            found = [name for name, _ in optimizer_state]
+            if found != names or any(
+                tuple(np.shape(value)) != tuple(v.shape)
+                for (_, value), v in zip(optimizer_state, self.optimizer.variables, strict=True)
+            ):
+                raise ValueError(
+                    "The optimizer state to continue from is not that of a "
+                    f"{self.recipe.optimizer!r} optimizer on this network. Expected "
+                    f"the variables {names}. Received: {found}."
+                )
+            values = [value for _, value in optimizer_state]
+        for variable, value in zip(self.optimizer.variables, values, strict=True):
+            variable.assign(value)
+        self.optimizer.learning_rate = learning_rate
+        self.seed_generator.state.assign(np.array([seed, 0], dtype=self.seed_generator.state.dtype))
+
+    def set_weights(self, weights):
+        for name, variable in zip(self.names, self.model.weights, strict=True):
+            variable.assign(weights[name])
+
+    def set_learning_rate(self, value):
+        self.optimizer.learning_rate = value
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.names, self._read(self.model.weights), strict=True))
+
+    def optimizer_variables(self) -> list[tuple[str, np.ndarray]]:
+        names = [v.path for v in self.optimizer.variables]
+        return list(zip(names, self._read(self.optimizer.variables), strict=True))
+
+    def sync(self):
+        """Make ``self.model``'s variables current (for callbacks); a no-op when stateful."""
+
+    def train_epoch(self, U, mean, scale, level, U_val=None):
+        """One pass over the rows of ``U`` (float32, standardised).
+
+        Returns the mean training loss and, when ``U_val`` is given, the per-row
+        loss on it after the epoch.
+        """
+        raise NotImplementedError
+
+    def evaluate(self, U, mean, scale) -> np.ndarray:
+        """Per-row loss of the current weights on ``U``, without corruption."""
+        raise NotImplementedError
+
+
+class _TensorFlowTrainer(_Trainer):
+    def _compile(self):
+        import tensorflow as tf
+
+        n_features = self.recipe.network.n_features
+        batch_size = self.recipe.batch_size
+        model, optimizer = self.model, self.optimizer
+        variables = model.trainable_variables
+
+        def evaluate(U, mean, scale):
+            return self.row_losses(U, model(U), mean, scale)
+
+        def epoch(U, U_val, mean, scale, level):
+            n_rows = tf.shape(U)[0]
+            total = tf.constant(0.0)
+            for start in tf.range(0, n_rows, batch_size):
+                u = U[start : start + batch_size]
+                with tf.GradientTape() as tape:
+                    u_hat = model(self.corrupt(u, mean, scale, level), training=True)
+                    loss = tf.reduce_mean(self.row_losses(u, u_hat, mean, scale))
+                optimizer.apply(tape.gradient(loss, variables), variables)
+                total += loss * tf.cast(tf.shape(u)[0], tf.float32)
+            return total / tf.cast(n_rows, tf.float32), evaluate(U_val, mean, scale)
+
+        # Concrete functions: calling them skips tf.function's argument binding,
+        # a noticeable share of a small epoch.
+        rows = tf.TensorSpec([None, n_features], tf.float32)
+        mean = tf.TensorSpec([n_features], tf.float32)
+        scalar = tf.TensorSpec([], tf.float32)
+        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, mean, scalar, scalar)
+        self._evaluate = tf.function(evaluate).get_concrete_function(rows, mean, scalar)
+        self._tf = tf
+
+    def train_epoch(self, U, mean, scale, level, U_val=None):
+        tf = self._tf
+        empty = U_val is None
+        loss, rows = self._epoch(
+            tf.constant(U),
+            tf.constant(U[:0] if empty else U_val),
+            tf.constant(mean),
+            tf.constant(scale, tf.float32),
+            tf.constant(level, tf.float32),
+        )
+        return float(loss), None if empty else rows.numpy()
+
+    def evaluate(self, U, mean, scale):
+        tf = self._tf
+        return self._evaluate(
+            tf.constant(U), tf.constant(mean), tf.constant(scale, tf.float32)
+        ).numpy()
+
+
+class _TorchTrainer(_Trainer):
+    def _compile(self):
+        pass
+
+    def train_epoch(self, U, mean, scale, level, U_val=None):
+        import torch
+
+        ops = self.keras.ops
+        variables = self.model.trainable_variables
+        mean, total = ops.convert_to_tensor(mean), 0.0
+        for start in range(0, U.shape[0], self.recipe.batch_size):
+            u = ops.convert_to_tensor(U[start : start + self.recipe.batch_size])
+            self.model.zero_grad()
+            u_hat = self.model(self.corrupt(u, mean, scale, level), training=True)
+            loss = ops.mean(self.row_losses(u, u_hat, mean, scale))
+            loss.backward()
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in variables], variables)
+            total += float(loss) * u.shape[0]
+        rows = None if U_val is None else self.evaluate(U_val, mean, scale)
+        return total / U.shape[0], rows
+
+    def evaluate(self, U, mean, scale):
+        import torch
+
+        ops = self.keras.ops
+        with torch.no_grad():
+            u = ops.convert_to_tensor(U)
+            rows = self.row_losses(u, self.model(u), ops.convert_to_tensor(mean), scale)
+        return ops.convert_to_numpy(rows)
+
+
+class _JaxTrainer(_Trainer):
+    """Stateless: the variables live in ``self.state`` between epochs."""
+
+    def _compile(self):
+        import jax
+
+        keras, model, optimizer = self.keras, self.model, self.optimizer
+        seed_variable = self.seed_generator.state
+
+        def loss_and_updates(trainable, non_trainable, u, u_in, mean, scale):
+            u_hat, non_trainable = model.stateless_call(
+                trainable, non_trainable, u_in, training=True
+            )
+            return keras.ops.mean(self.row_losses(u, u_hat, mean, scale)), non_trainable
+
+        gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
+
+        def steps(state, batches, mean, scale, level):
+            def step(i, carry):
+                trainable, non_trainable, optimizer_vars, seed, total = carry
+                u = batches[i]
+                with keras.StatelessScope(state_mapping=[(seed_variable, seed)]) as scope:
+                    u_in = self.corrupt(u, mean, scale, level)
+                seed = scope.get_current_value(seed_variable)
+                if seed is None:  # no corruption: the seed was not used
+                    seed = carry[3]
+                (loss, non_trainable), grads = gradient(
+                    trainable, non_trainable, u, u_in, mean, scale
+                )
+                trainable, optimizer_vars = optimizer.stateless_apply(
+                    optimizer_vars, grads, trainable
+                )
+                return trainable, non_trainable, optimizer_vars, seed, total + loss
+
+            *state, total = jax.lax.fori_loop(0, batches.shape[0], step, (*state, 0.0))
+            return tuple(state), total
+
+        self._steps = jax.jit(steps)
+
+        def evaluate(trainable, non_trainable, U, mean, scale):
+            u_hat, _ = model.stateless_call(trainable, non_trainable, U)
+            return self.row_losses(U, u_hat, mean, scale)
+
+        self._evaluate = jax.jit(evaluate)
+
+    def reset(self, weights, optimizer_state, learning_rate, seed):
+        super().reset(weights, optimizer_state, learning_rate, seed)
+        self._pull()
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._pull()
+
+    def set_learning_rate(self, value):
+        self.sync()
+        super().set_learning_rate(value)
+        self._pull()
+
+    def _pull(self):
+        self.state = (
+            [v.value for v in self.model.trainable_variables],
+            [v.value for v in self.model.non_trainable_variables],
+            [v.value for v in self.optimizer.variables],
+            self.seed_generator.state.value,
+        )
+
+    def sync(self):
+        trainable, non_trainable, optimizer_vars, seed = self.state
+        for group, values in (
+            (self.model.trainable_variables, trainable),
+            (self.model.non_trainable_variables, non_trainable),
+            (self.optimizer.variables, optimizer_vars),
+            ([self.seed_generator.state], [seed]),
+        ):
+            for variable, value in zip(group, values, strict=True):
+                variable.assign(value)
+
+    def weights(self):
+        self.sync()
+        return super().weights()
+
+    def optimizer_variables(self):
+        self.sync()
+        return super().optimizer_variables()
+
+    def train_epoch(self, U, mean, scale, level, U_val=None):
+        batch_size = self.recipe.batch_size
+        n_batches = U.shape[0] // batch_size  # the incomplete last batch is skipped
+        batches = U[: n_batches * batch_size].reshape(n_batches, batch_size, -1)
+        total, state = 0.0, self.state
+        args = (np.asarray(mean, np.float32), np.float32(scale), np.float32(level))
+        for start in range(0, n_batches, _JAX_STEPS_PER_CALL):
+            chunk = batches[start : start + _JAX_STEPS_PER_CALL]
+            if len(chunk) < _JAX_STEPS_PER_CALL:  # one step at a time: one more trace only
+                for batch in chunk:
+                    state, loss = self._steps(state, batch[None], *args)
+                    total += float(loss)
+            else:
+                state, loss = self._steps(state, chunk, *args)
+                total += float(loss)
+        self.state = state
+        rows = None if U_val is None else self.evaluate(U_val, mean, scale)
+        return total / max(n_batches, 1), rows
+
+    def evaluate(self, U, mean, scale):
+        # Padded to a multiple of the batch size: a few traces serve every size.
+        n_rows = U.shape[0]
+        padded = -(-n_rows // self.recipe.batch_size) * self.recipe.batch_size
+        U = np.concatenate([U, np.zeros((padded - n_rows, U.shape[1]), U.dtype)])
+        trainable, non_trainable, _, _ = self.state
+        rows = self._evaluate(
+            trainable, non_trainable, U, np.asarray(mean, np.float32), np.float32(scale)
+        )
+        return np.asarray(rows)[:n_rows]

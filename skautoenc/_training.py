@@ -1,0 +1,220 @@
+"""One fit: standardise, start from PCA, train, select on held-out rows.
+
+The network starts as PCA (see ``_network``). Training runs epochs of shuffled
+mini-batches; after ``n_iter_no_change`` epochs without a relative improvement of
+``tol`` it goes back to the best weights so far with a third of the learning rate
+(twice), then stops. With a validation split, the best epoch is kept only if its
+held-out loss beats the start's by more than twice its standard error (a one-sided
+paired test over validation rows); otherwise the fit returns the start itself, so
+that small or linear data get PCA's error rather than an overfitted network.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._trainers import Recipe, get_trainer
+
+# Rows standardised at a time: bounds the temporary float64 memory.
+_BLOCK_ROWS = 1 << 14
+# On a plateau: learning rate x this factor, at most this many times, then stop.
+_LR_FACTOR = 0.3
+_LR_REDUCTIONS = 2
+# The trained network must beat the start by this many standard errors.
+_SIGNIFICANCE = 2.0
+
+# Keras' variables and optimizer state are shared by the fits of one structure
+# (see ``_trainers``): fits in threads of one process take turns.
+_fit_lock = threading.RLock()
+
+
+def standardize(X: np.ndarray, mean: np.ndarray, scale: float) -> np.ndarray:
+    """``(X - mean) / scale`` as float32, computed in float64 block by block."""
+    U = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64)
+        U[start : start + _BLOCK_ROWS] = (block - mean) / scale
+    return U
+
+
+def location_and_scale(X: np.ndarray) -> tuple[np.ndarray, float]:
+    """Column means and one overall scale: the root mean variance of the columns.
+
+    One scale for all columns keeps their relative sizes, as PCA sees them, so
+    that the loss stays the reconstruction error in the data's units (divided by
+    ``scale ** 2``). Constant data get a scale of 1.
+    """
+    mean = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        mean += np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64).sum(axis=0)
+    mean /= X.shape[0]
+    squares = 0.0
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64) - mean
+        squares += float(np.einsum("ij,ij->", block, block))
+    scale = np.sqrt(squares / (X.shape[0] * X.shape[1]))
+    tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
+    return mean, float(scale) if scale > tiny else 1.0
+
+
+def covariance(U: np.ndarray) -> np.ndarray:
+    """The covariance of standardised (centred) rows, in float64."""
+    total = np.zeros((U.shape[1], U.shape[1]))
+    for start in range(0, U.shape[0], _BLOCK_ROWS):
+        block = np.asarray(U[start : start + _BLOCK_ROWS], dtype=np.float64)
+        total += block.T @ block
+    return total / max(U.shape[0] - 1, 1)
+
+
+@dataclass
+class Settings:
+    """The training options of one fit (from the estimator's parameters)."""
+
+    recipe: Recipe
+    learning_rate: float
+    noise_level: float  # in standardised units (gaussian) or a fraction (masking)
+    epochs: int
+    tol: float
+    n_iter_no_change: int
+    callbacks: list = field(default_factory=list)
+    verbose: int = 0
+    # False for partial_fit: exactly ``epochs`` epochs, no schedule, no warning.
+    stop_on_plateau: bool = True
+
+
+@dataclass
+class Result:
+    weights: dict[str, np.ndarray]
+    optimizer_state: list[tuple[str, np.ndarray]]
+    history: dict[str, list[float]]
+    start_validation_loss: float | None
+    kept_start: bool
+
+
+def train(
+    settings: Settings,
+    start: dict[str, np.ndarray],
+    U_train: np.ndarray,
+    U_val: np.ndarray | None,
+    *,
+    mean: np.ndarray,
+    scale: float,
+    rng: np.random.RandomState,
+    optimizer_state=None,
+) -> Result:
+    """Train from ``start`` on standardised rows; select on ``U_val`` when given."""
+    mean32 = np.asarray(mean, dtype=np.float32)
+    with _fit_lock:
+        trainer = get_trainer(settings.recipe)
+        trainer.reset(start, optimizer_state, settings.learning_rate, rng.randint(2**31 - 1))
+        return _Loop(settings, trainer, mean32, scale).run(start, U_train, U_val, rng)
+
+
+class _Loop:
+    def __init__(self, settings, trainer, mean, scale):
+        self.settings, self.trainer, self.mean, self.scale = settings, trainer, mean, scale
+        self.callbacks = None
+        if settings.callbacks:
+            keras = trainer.keras
+            trainer.model.stop_training = False
+            self.callbacks = keras.callbacks.CallbackList(
+                [copy.copy(callback) for callback in settings.callbacks],
+                model=trainer.model,
+                epochs=settings.epochs,
+                verbose=settings.verbose,
+            )
+
+    def run(self, start, U_train, U_val, rng) -> Result:
+        s, trainer = self.settings, self.trainer
+        history: dict[str, list[float]] = {"loss": [], "learning_rate": []}
+        start_rows = best_rows = None
+        if U_val is not None:
+            history["val_loss"] = []
+            start_rows = best_rows = trainer.evaluate(U_val, self.mean, self.scale)
+            best = float(np.mean(start_rows))
+        else:
+            best = np.inf
+        best_weights, best_epoch, stalled, reductions = start, 0, 0, 0
+        learning_rate = s.learning_rate
+        self._callback("on_train_begin")
+        for epoch in range(1, s.epochs + 1):
+            self._callback("on_epoch_begin", epoch - 1)
+            order = rng.permutation(U_train.shape[0])
+            loss, rows = trainer.train_epoch(
+                U_train[order], self.mean, self.scale, s.noise_level, U_val
+            )
+            logs = {"loss": loss}
+            score = loss
+            if U_val is not None:
+                score = logs["val_loss"] = float(np.mean(rows))
+            for key, value in logs.items():
+                history[key].append(value)
+            history["learning_rate"].append(learning_rate)
+            if s.verbose:
+                shown = "  ".join(f"{key} {value:.5g}" for key, value in logs.items())
+                print(f"epoch {epoch}/{s.epochs}  {shown}  learning_rate {learning_rate:.3g}")
+            if not np.isfinite(score):
+                warnings.warn(
+                    f"AutoencoderTransformer: training diverged at epoch {epoch} (loss "
+                    f"{score}); keeping the weights of epoch {best_epoch}. Lower "
+                    "learning_rate.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
+                break
+            if score < best - s.tol * abs(best):
+                best, best_epoch, stalled = score, epoch, 0
+                best_weights = trainer.weights()
+                best_rows = rows if U_val is not None else None
+            else:
+                stalled += 1
+            if self.callbacks is not None:
+                trainer.sync()
+                self.callbacks.on_epoch_end(epoch - 1, logs)
+                if trainer.model.stop_training:
+                    break
+            if s.stop_on_plateau and stalled >= s.n_iter_no_change:
+                if reductions == _LR_REDUCTIONS:
+                    break
+                reductions, stalled = reductions + 1, 0
+                learning_rate *= _LR_FACTOR
+                trainer.set_weights(best_weights)
+                trainer.set_learning_rate(learning_rate)
+        else:
+            if s.stop_on_plateau:
+                warnings.warn(
+                    f"AutoencoderTransformer: the maximum number of epochs ({s.epochs}) "
+                    "was reached and the loss is still improving. Raise epochs or tol.",
+                    ConvergenceWarning,
+                    stacklevel=5,
+                )
+        self._callback("on_train_end")
+        optimizer_state = trainer.optimizer_variables()
+        kept_start = U_val is not None and not _significantly_better(start_rows, best_rows)
+        return Result(
+            weights=start if kept_start or best_epoch == 0 else best_weights,
+            optimizer_state=optimizer_state,
+            history=history,
+            start_validation_loss=None if start_rows is None else float(np.mean(start_rows)),
+            kept_start=kept_start,
+        )
+
+    def _callback(self, hook, *args):
+        if self.callbacks is not None:
+            self.trainer.sync()
+            getattr(self.callbacks, hook)(*args)
+
+
+def _significantly_better(start_rows, best_rows) -> bool:
+    """Whether ``best_rows`` beat ``start_rows`` by ``_SIGNIFICANCE`` standard errors."""
+    if best_rows is start_rows or len(start_rows) < 2:
+        return False
+    gain = np.asarray(start_rows, np.float64) - np.asarray(best_rows, np.float64)
+    error = gain.std(ddof=1) / np.sqrt(len(gain))
+    return bool(gain.mean() > _SIGNIFICANCE * error)

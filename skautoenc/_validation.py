@@ -1,0 +1,108 @@
+"""What ``_parameter_constraints`` cannot check: parameters against each other and the data."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from ._inference import NUMPY_ACTIVATIONS
+from ._network import Network
+
+FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def validate_rows(estimator, X, *, reset: bool) -> np.ndarray:
+    """``validate_data`` to float64/float32, with a clearer error for text."""
+    try:
+        return validate_data(estimator, X, dtype=FLOAT_DTYPES, reset=reset)
+    except ValueError as error:
+        if "convert string to float" not in str(error):
+            raise
+        raise ValueError(
+            f"{type(estimator).__name__} expects numeric data (floats or ints); received "
+            f"non-numeric values ({error}). Encode text or categorical columns first, "
+            "e.g. with OneHotEncoder in a ColumnTransformer."
+        ) from error
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def network_for(estimator, n_features: int) -> Network:
+    """The network the parameters describe for data with ``n_features`` columns."""
+    k = estimator.n_components
+    if not _is_int(k):
+        raise ValueError(f"n_components must be an int, not a bool. Received: {k!r}.")
+    if k > n_features:
+        raise ValueError(
+            f"n_components={k} must be between 1 and n_features={n_features}. "
+            f"Received n_components={k} for data with n_features = {n_features}."
+        )
+    sizes = estimator.hidden_layer_sizes
+    if np.ndim(sizes) != 1 or not all(_is_int(size) and size >= 1 for size in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive ints, e.g. (128,) or "
+            f"(256, 64), or () for a linear autoencoder. Received: {sizes!r}."
+        )
+    for name in ("activation", "output_activation"):
+        _check_activation(name, getattr(estimator, name))
+    return Network(
+        n_features=int(n_features),
+        n_components=int(k),
+        hidden_layer_sizes=tuple(int(size) for size in sizes),
+        activation=estimator.activation,
+        output_activation=estimator.output_activation,
+    )
+
+
+def _check_activation(name: str, value: str) -> None:
+    """A Keras activation name; those with a NumPy twin are checked without Keras."""
+    if value in NUMPY_ACTIVATIONS:
+        return
+    from ._keras import import_keras
+
+    try:
+        import_keras().activations.get(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be the name of a Keras activation such as 'relu', 'tanh', "
+            f"'sigmoid' or 'linear'. Received: {name}={value!r}."
+        ) from None
+
+
+def check_training_params(estimator) -> None:
+    """Training options that depend on each other."""
+    from ._keras import import_keras
+
+    if estimator.loss == "binary_crossentropy" and estimator.output_activation != "sigmoid":
+        raise ValueError(
+            "loss='binary_crossentropy' needs outputs in [0, 1]: use "
+            "output_activation='sigmoid'. Received: "
+            f"output_activation={estimator.output_activation!r}."
+        )
+    if estimator.noise == "masking" and estimator.noise_level >= 1:
+        raise ValueError(
+            "noise='masking' zeroes a fraction noise_level of the inputs, so noise_level "
+            f"must be below 1. Received: noise_level={estimator.noise_level!r}."
+        )
+    if estimator.callbacks:
+        keras = import_keras()
+        wrong = [c for c in estimator.callbacks if not isinstance(c, keras.callbacks.Callback)]
+        if wrong:
+            raise TypeError(
+                "callbacks must be a list of keras.callbacks.Callback instances. "
+                f"Received: {wrong[0]!r} of type {type(wrong[0]).__name__}."
+            )
+
+
+def structure(network: Network) -> dict:
+    """The parameters that shape a network, for messages."""
+    return {
+        "n_components": network.n_components,
+        "hidden_layer_sizes": network.hidden_layer_sizes,
+        "activation": network.activation,
+        "output_activation": network.output_activation,
+    }
