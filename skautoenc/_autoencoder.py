@@ -108,8 +108,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         ``model.stop_training = True``. Each fit works on shallow copies.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the validation split, the shuffling and the
-        noise. An int gives identical results fit after fit in one process. The
-        global random states of NumPy, ``random`` and Keras are not touched.
+        noise. An int gives identical results fit after fit in one process, and
+        leaves the global random states of NumPy, ``random`` and Keras alone;
+        None draws a seed from NumPy's global state, as scikit-learn does.
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch.
 
@@ -376,7 +377,15 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         check_is_fitted(self)
         fitted = self._fitted
         X = validate_rows(self, X, reset=False)
-        return -np.mean((X - fitted.reconstruct(X)) ** 2, axis=1)
+        with np.errstate(over="ignore"):
+            scores = -np.mean((X - fitted.reconstruct(X)) ** 2, axis=1)
+        if not np.isfinite(scores).all():
+            raise ValueError(
+                f"The squared reconstruction error of some rows overflows {X.dtype}: their "
+                f"values range from {np.min(X):.4g} to {np.max(X):.4g}. Pass float64 rows, "
+                "or rows on the training data's scale."
+            )
+        return scores
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all of ``X``.

@@ -84,25 +84,40 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             optimizer_state=optimizer_state or None,
         )
 
-    history = est.history_ if previous is not None else {}
-    new = result.history if result is not None else {}
-    keys = ["loss", "learning_rate"]
-    if U_val is not None or "val_loss" in history:
-        keys.append("val_loss")
     kept_start = result is None or result.kept_start
     state = {
         **features,
         "mean_": mean,
         "scale_": scale,
-        "history_": {key: list(history.get(key, [])) + list(new.get(key, [])) for key in keys},
+        "history_": _extend_history(
+            est.history_ if previous is not None else {},
+            result.history if result is not None else {},
+            with_validation=U_val is not None,
+        ),
         "fallback_to_pca_": kept_start and (previous is None or est.fallback_to_pca_),
-        "pca_validation_loss_": None if result is None else result.start_validation_loss,
+        # A continuation starts from the previous network, not from PCA.
+        "pca_validation_loss_": None
+        if result is None or previous is not None
+        else result.start_validation_loss,
         "_fitted": FittedNetwork(network, start if kept_start else result.weights, mean, scale),
         "_optimizer_state": _optimizer_state(est, previous, result, kept_start),
         "_optimizer_name": est.optimizer,
     }
     state.update(derived_attributes(state))
     return state
+
+
+def _extend_history(previous: dict, new: dict, *, with_validation: bool) -> dict:
+    """Append a fit's curves; epochs without a validation loss get NaN, so that every
+    curve has one value per epoch (``n_iter_`` values) whatever fits were mixed."""
+    keys = ["loss", "learning_rate"]
+    if with_validation or "val_loss" in previous:
+        keys.append("val_loss")
+    done, added = len(previous.get("loss", [])), len(new.get("loss", []))
+    return {
+        key: list(previous.get(key, [np.nan] * done)) + list(new.get(key, [np.nan] * added))
+        for key in keys
+    }
 
 
 def _optimizer_state(estimator, previous, result, kept_start):
@@ -147,8 +162,8 @@ def derived_attributes(state: dict) -> dict:
     best = None
     if state["fallback_to_pca_"] and state["pca_validation_loss_"] is not None:
         best = -state["pca_validation_loss_"]
-    elif losses:
-        best = -min(losses)
+    elif losses and not np.isnan(losses).all():
+        best = -float(np.nanmin(losses))
     return {
         "loss_curve_": list(history["loss"]),
         "validation_scores_": None if losses is None else [-v for v in losses],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import logging
 import os
 import random
 import re
@@ -47,9 +46,7 @@ def import_keras():
 
 def _first_import():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Every fit builds a new model, so a grid search traces many training
-    # functions; TensorFlow then warns about "retracing", which is expected here.
-    logging.getLogger("tensorflow").addFilter(_drop_retracing_warnings)
+    _limit_threads_as_asked()
     # Importing TensorFlow draws from NumPy's global random state: keep the user's.
     numpy_state, python_state = np.random.get_state(), random.getstate()
     with _filtered_stderr():
@@ -65,8 +62,22 @@ def _first_import():
     return keras
 
 
-def _drop_retracing_warnings(record: logging.LogRecord) -> bool:
-    return "triggered tf.function retracing" not in record.getMessage()
+def _limit_threads_as_asked() -> None:
+    """Give the backend's thread pools the size ``OMP_NUM_THREADS`` asks for.
+
+    joblib's process workers (``GridSearchCV(n_jobs=...)``) and Dask's workers set
+    ``OMP_NUM_THREADS`` so that each uses its share of the cores; BLAS and OpenMP
+    read it, TensorFlow and XLA do not. Their own settings win when present, and
+    this only runs before the backend starts (its pools are fixed then).
+    """
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if not threads.isdigit() or int(threads) < 1:
+        return
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
+    if threads == "1" and "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
 
 @contextlib.contextmanager

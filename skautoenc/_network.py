@@ -168,16 +168,6 @@ def keras_weight_names(model) -> list[str]:
     return [f"{variable.path.split('/')[-2]}.{variable.name}" for variable in model.weights]
 
 
-def get_keras_weights(model) -> dict[str, np.ndarray]:
-    from ._keras import import_keras
-
-    keras = import_keras()
-    return {
-        name: np.asarray(keras.ops.convert_to_numpy(variable.value))
-        for name, variable in zip(keras_weight_names(model), model.weights, strict=True)
-    }
-
-
 def set_keras_weights(model, weights: dict[str, np.ndarray]) -> None:
     for name, variable in zip(keras_weight_names(model), model.weights, strict=True):
         variable.assign(weights[name])

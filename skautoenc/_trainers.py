@@ -72,7 +72,10 @@ class _Trainer:
         self.recipe = recipe
         self.model, _, _ = recipe.network.build_keras()
         self.names = keras_weight_names(self.model)
-        self.optimizer = keras.optimizers.get(recipe.optimizer)
+        # Named explicitly: Keras numbers unnamed optimizers per process ("adam_3"),
+        # and the names of its variables are how a saved state is matched.
+        optimizer_class = type(keras.optimizers.get(recipe.optimizer))
+        self.optimizer = optimizer_class(name=recipe.optimizer)
         self.optimizer.build(self.model.trainable_variables)
         self.fresh_optimizer = self._read(self.optimizer.variables)
         self.seed_generator = keras.random.SeedGenerator(0)
@@ -107,7 +110,7 @@ class _Trainer:
 
     # ---------------------------------------------------------------- state
     def _read(self, variables):
-        return [np.array(self.keras.ops.convert_to_numpy(v.value)) for v in variables]
+        return [np.array(v.numpy()) for v in variables]
 
     def reset(self, weights, optimizer_state, learning_rate, seed):
         """Start a fit: weights by name, optimizer state (or a fresh one), seed.

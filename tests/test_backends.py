@@ -26,21 +26,28 @@ np.save(sys.argv[5], keras.ops.convert_to_numpy(est.model_(X, training=False)))
 """
 
 
-def test_library_code_uses_no_backend_specific_api():
+def test_backend_specific_code_lives_in_one_module_and_uses_public_apis():
+    """Only the training loops need a backend's autodiff (as in Keras' own guides)."""
     package = os.path.dirname(importlib.util.find_spec("skautoenc").origin)
     for name in os.listdir(package):
-        if name.endswith(".py"):
-            with open(os.path.join(package, name), encoding="utf-8") as file:
-                source = file.read()
-            for forbidden in ("import tensorflow as", "from tensorflow", "keras.src", "import jax"):
-                assert forbidden not in source, f"{name} uses {forbidden!r}"
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(package, name), encoding="utf-8") as file:
+            source = file.read()
+        for private in ("keras.src", "tensorflow.python", "jax._src", "torch._"):
+            assert private not in source, f"{name} uses the private {private!r}"
+        if name not in ("_trainers.py", "_keras.py"):  # _keras warms TensorFlow up
+            for backend in ("import tensorflow", "import jax", "import torch"):
+                assert backend not in source, f"{name} uses {backend!r}"
 
 
 @pytest.mark.parametrize("backend", OTHERS)
 def test_file_saved_here_loads_under_another_backend(backend, tmp_path):
     pytest.importorskip(backend, reason=f"the {backend} backend is not installed")
     X = np.random.RandomState(0).uniform(size=(40, 6)).astype(np.float32)
-    est = AutoencoderTransformer(n_components=3, hidden_layer_sizes=(8,), epochs=2, random_state=0)
+    est = AutoencoderTransformer(
+        n_components=3, hidden_layer_sizes=(8,), epochs=2, early_stopping=False, random_state=0
+    )
     est.fit(X)
     paths = {name: str(tmp_path / name) for name in ("model.skae", "X.npy", "codes.npy", "out.npy")}
     est.save(paths["model.skae"])
@@ -50,5 +57,7 @@ def test_file_saved_here_loads_under_another_backend(backend, tmp_path):
         check=True,
         env={**os.environ, "KERAS_BACKEND": backend},
     )
-    np.testing.assert_allclose(np.load(paths["codes.npy"]), est.transform(X), rtol=1e-6, atol=1e-7)
+    # The same arrays and NumPy code: float32 rows give the same codes in any backend.
+    np.testing.assert_array_equal(np.load(paths["codes.npy"]), est.transform(X))
+    # Keras' own float32 kernels on the other backend: float32 rounding.
     np.testing.assert_allclose(np.load(paths["out.npy"]), est.denoise(X), rtol=1e-5, atol=1e-6)

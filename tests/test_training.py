@@ -1,23 +1,34 @@
-"""Training: noise, stopping, history, warm_start, partial_fit, callbacks, divergence."""
+"""Training: the PCA start and fallback, scale, noise, stopping, warm_start, partial_fit,
+callbacks, divergence, and the compiled trainers' cache."""
 
+import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_wine, make_swiss_roll
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from skautoenc import AutoencoderTransformer
-from skautoenc.datasets import add_noise, load_digits_images
+from skautoenc import AutoencoderTransformer, _trainers
+from skautoenc._fitting import AUTO_NOISE_FRACTION
+from skautoenc._keras import _filtered_stderr
+from skautoenc._training import _significantly_better
 
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0}
+FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
 
 
-def keras_output(model, X):
-    import keras
+def fit(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)
 
-    return keras.ops.convert_to_numpy(model(X.astype("float32"), training=False))
+
+def held_out_mse(model, X_test):
+    return float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
 
 
 @pytest.fixture(scope="module")
@@ -26,198 +37,308 @@ def X():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X = load_digits_images().data
+def swiss_roll():
+    """A curved 2-D sheet in 20 noisy dimensions: a nonlinear code of 2 beats PCA's."""
+    rng = np.random.RandomState(0)
+    points, _ = make_swiss_roll(600, noise=0.1, random_state=0)
+    X = points @ rng.normal(size=(3, 20)) + 0.05 * rng.normal(size=(600, 20))
     return train_test_split(X, test_size=0.25, random_state=0)
 
 
-# ------------------------------------------------------------------ denoising
-@pytest.mark.parametrize("noise", ["gaussian", "masking"])
+@pytest.fixture(scope="module")
+def linear():
+    """Gaussian data of rank 3 plus isotropic noise: nothing beats PCA here."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 10)) + 0.1 * rng.normal(size=(400, 10))
+    return train_test_split(X, test_size=0.25, random_state=0)
+
+
+# ------------------------------------------------------- the PCA start and fallback
+def test_curved_data_keeps_the_trained_network_and_beats_pca(swiss_roll):
+    X_train, X_test = swiss_roll
+    est = AutoencoderTransformer(2, random_state=0).fit(X_train)
+    pca = PCA(2).fit(X_train)
+    assert not est.fallback_to_pca_
+    assert est.best_validation_score_ > -est.pca_validation_loss_
+    assert held_out_mse(est, X_test) < 0.8 * held_out_mse(pca, X_test)
+
+
+def test_linear_data_falls_back_to_pcas_reconstruction(linear):
+    X_train, X_test = linear
+    est = AutoencoderTransformer(2, random_state=0).fit(X_train)
+    assert est.fallback_to_pca_
+    assert est.best_validation_score_ == -est.pca_validation_loss_
+    pca = PCA(2).fit(X_train)
+    expected = pca.inverse_transform(pca.transform(X_test))
+    # float32 weights: agreement to float32 rounding, relative to the data's scale.
+    np.testing.assert_allclose(est.denoise(X_test), expected, atol=1e-5 * np.abs(X_test).max())
+
+
+def test_unscaled_data_is_never_worse_than_pca():
+    """Wine: one feature in the hundreds, others near 1, as a user gives it to PCA."""
+    X_train, X_test = train_test_split(load_wine().data, test_size=0.25, random_state=0)
+    for k in (2, 4):
+        est = AutoencoderTransformer(k, random_state=0).fit(X_train)
+        pca = PCA(k).fit(X_train)
+        # PCA itself is the worst case; float32 weights may add rounding only.
+        assert held_out_mse(est, X_test) <= held_out_mse(pca, X_test) * (1 + 1e-5)
+
+
+def test_too_few_rows_to_select_on_give_pca_without_training():
+    X = np.random.RandomState(0).normal(size=(8, 4))
+    est = AutoencoderTransformer(2, random_state=0).fit(X)
+    assert est.n_iter_ == 0
+    assert est.fallback_to_pca_
+    pca = PCA(2).fit(X)
+    np.testing.assert_allclose(est.denoise(X), pca.inverse_transform(pca.transform(X)), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("start", "best", "expected"),
+    [
+        ([1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 0.6], True),  # clearly better on every row
+        ([1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.9], False),  # better on average, not clearly
+        ([1.0, 1.1, 1.2, 1.3], [0.99, 1.09, 1.19, 1.29], False),  # consistently, by 1 % only
+        ([1.0, 1.0], [1.5, 1.5], False),  # worse
+        ([1.0], [0.0], False),  # one row: no standard error
+    ],
+)
+def test_the_significance_test_against_the_start(start, best, expected):
+    assert _significantly_better(np.array(start), np.array(best)) is expected
+
+
+# -------------------------------------------------------------------- scale
+def test_location_and_scale_do_not_change_the_model(X):
+    base = fit(AutoencoderTransformer(**FAST), X)
+    moved = fit(AutoencoderTransformer(**FAST), 1000 * X + 5)
+    # Same standardised rows, same training: reconstructions follow the data's units
+    # (float32 training: agreement to a few float32 roundings, amplified by 3 epochs).
+    np.testing.assert_allclose(moved.denoise(1000 * X + 5), 1000 * base.denoise(X) + 5, rtol=1e-4)
+    assert moved.scale_ == pytest.approx(1000 * base.scale_)
+
+
+def test_constant_columns_and_constant_data_are_handled():
+    X = np.random.RandomState(0).normal(size=(50, 4))
+    X[:, 2] = 7.0
+    est = fit(AutoencoderTransformer(2, **{**FAST, "epochs": 2}), X)
+    assert np.isfinite(est.transform(X)).all()
+    constant = fit(AutoencoderTransformer(1, **{**FAST, "epochs": 2}), np.full((20, 3), 4.0))
+    assert constant.scale_ == 1.0
+    np.testing.assert_allclose(constant.denoise(np.full((2, 3), 4.0)), 4.0, atol=1e-5)
+
+
+# -------------------------------------------------------------------- noise
+@pytest.mark.parametrize("noise", ["gaussian", "masking", "auto"])
 def test_noise_is_reproducible_and_changes_training(X, noise):
     params = {**FAST, "noise": noise, "noise_level": 0.3}
-    first = AutoencoderTransformer(**params).fit(X)
-    second = AutoencoderTransformer(**params).fit(X)
+    first = fit(AutoencoderTransformer(**params), X)
+    second = fit(AutoencoderTransformer(**params), X)
     np.testing.assert_array_equal(first.transform(X), second.transform(X))
-    clean = AutoencoderTransformer(**FAST).fit(X)
-    assert not np.array_equal(first.transform(X), clean.transform(X))
-    assert first.model_.get_layer("corruption") is not None
+    clean = fit(AutoencoderTransformer(**{**FAST, "noise": None}), X)
+    assert not np.allclose(first.transform(X), clean.transform(X))
 
 
-def test_noise_layer_is_inactive_at_inference(X):
-    est = AutoencoderTransformer(**FAST, noise="gaussian", noise_level=0.5).fit(X)
-    outputs = [keras_output(est.model_, X) for _ in range(2)]
-    np.testing.assert_array_equal(*outputs)
-    np.testing.assert_allclose(outputs[0], est.denoise(X), rtol=1e-5, atol=1e-6)
+def test_auto_noise_is_half_the_variance_pca_leaves(X, monkeypatch):
+    from skautoenc import _training
+
+    seen = []
+
+    original = _training._Loop.run
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.settings.noise_level)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_training._Loop, "run", spy)
+    est = fit(AutoencoderTransformer(2, **FAST), X)
+    U = (X - est.mean_) / est.scale_
+    variances = np.sort(np.linalg.eigvalsh(np.cov(U, rowvar=False)))[::-1]
+    expected = np.sqrt(AUTO_NOISE_FRACTION * variances[2:].sum() / X.shape[1])
+    assert seen == [pytest.approx(expected, rel=1e-9)]
 
 
-def test_denoising_autoencoder_removes_gaussian_noise(digits):
-    X_train, X_test = digits
-    est = AutoencoderTransformer(
-        n_components=16, noise="gaussian", noise_level=0.2, epochs=40, random_state=0
-    ).fit(X_train)
-    noisy = add_noise(X_test, "gaussian", 0.2, clip=(0, 1), random_state=0)
-    noisy_error = np.mean((noisy - X_test) ** 2)
-    denoised_error = np.mean((est.denoise(noisy) - X_test) ** 2)
-    assert denoised_error < 0.65 * noisy_error
+def test_denoising_removes_gaussian_noise(swiss_roll):
+    X_train, X_test = swiss_roll
+    sigma = 0.5 * X_train.std()
+    est = AutoencoderTransformer(2, noise="gaussian", noise_level=sigma, random_state=0)
+    est.fit(X_train)
+    noisy = X_test + sigma * np.random.RandomState(0).normal(size=X_test.shape)
+    assert np.mean((est.denoise(noisy) - X_test) ** 2) < 0.5 * np.mean((noisy - X_test) ** 2)
 
 
-# ------------------------------------------------------- stopping and history
-def test_early_stopping_stops_on_validation_loss_and_keeps_history(X):
-    est = AutoencoderTransformer(
-        **{**FAST, "epochs": 500},
-        early_stopping=True,
-        n_iter_no_change=2,
-        tol=1.0,  # nothing counts as an improvement: stop after patience epochs
-    ).fit(X)
-    assert est.n_iter_ == 3
-    assert len(est.history_["val_loss"]) == est.n_iter_
-    assert est.validation_scores_ == [-v for v in est.history_["val_loss"]]
-    assert est.loss_curve_ == est.history_["loss"]
+# ------------------------------------------------------------------ stopping
+def test_early_stopping_records_the_validation_curve_and_keeps_the_best(swiss_roll):
+    X_train, _ = swiss_roll
+    est = fit(AutoencoderTransformer(2, **{**FAST, "early_stopping": True, "epochs": 30}), X_train)
+    losses = est.history_["val_loss"]
+    assert len(losses) == est.n_iter_ == len(est.history_["learning_rate"])
+    assert est.validation_scores_ == [-v for v in losses]
+    if not est.fallback_to_pca_:
+        assert est.best_validation_score_ == -min(losses)
 
 
-def test_stopping_on_training_loss_without_early_stopping(X):
-    est = AutoencoderTransformer(**{**FAST, "epochs": 500}, n_iter_no_change=3, tol=1.0).fit(X)
-    assert est.n_iter_ == 4
-    assert "val_loss" not in est.history_
-    assert est.validation_scores_ is None
-
-
-def test_best_weights_are_restored(X):
-    # With tol=1 no epoch after the first counts as an improvement, so the first
-    # epoch's weights are the best ones and must be what the estimator keeps.
-    stopped = AutoencoderTransformer(**{**FAST, "epochs": 500}, n_iter_no_change=3, tol=1.0)
-    stopped.fit(X)
-    assert stopped.n_iter_ == 4
-    one_epoch = AutoencoderTransformer(**{**FAST, "epochs": 1}).fit(X)
-    for a, b in zip(stopped.model_.get_weights(), one_epoch.model_.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(stopped.transform(X), one_epoch.transform(X))
+def test_plateaus_lower_the_learning_rate_then_stop(X):
+    est = fit(AutoencoderTransformer(**{**FAST, "epochs": 500, "n_iter_no_change": 2}), X)
+    rates = sorted(set(est.history_["learning_rate"]), reverse=True)
+    assert est.n_iter_ < 500
+    assert rates == pytest.approx([4e-3, 4e-3 * 0.3, 4e-3 * 0.09])
 
 
 def test_convergence_warning_when_epochs_run_out(X):
     with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
-        AutoencoderTransformer(**FAST).fit(X)
+        AutoencoderTransformer(**{**FAST, "epochs": 2}).fit(X)
 
 
-def test_early_stopping_needs_a_validation_sample():
-    with pytest.raises(ValueError, match="at least one training and one validation"):
-        AutoencoderTransformer(**FAST, early_stopping=True).fit(np.random.rand(1, 3))
-
-
-# ------------------------------------------------------------------ verbosity
-def test_verbose_0_prints_nothing_and_verbose_1_shows_progress():
+def test_verbose_0_prints_nothing_and_verbose_1_prints_a_line_per_epoch():
     script = (
         "import sys, numpy as np, warnings; warnings.simplefilter('ignore');"
         "from skautoenc import AutoencoderTransformer;"
-        "AutoencoderTransformer(epochs=2, random_state=0, verbose=int(sys.argv[1]))"
-        ".fit(np.random.RandomState(0).rand(50, 4))"
+        "AutoencoderTransformer(epochs=3, early_stopping=False, random_state=0,"
+        " verbose=int(sys.argv[1])).fit(np.random.RandomState(0).rand(50, 4))"
     )
-    quiet = subprocess.run(
-        [sys.executable, "-c", script, "0"], capture_output=True, text=True, check=True
-    )
-    assert quiet.stdout == ""
-    assert quiet.stderr == ""
-    loud = subprocess.run(
-        [sys.executable, "-c", script, "1"], capture_output=True, text=True, check=True
-    )
-    assert "Epoch 1/2" in loud.stdout
-    assert "loss" in loud.stdout
+    quiet = subprocess.run([sys.executable, "-c", script, "0"], capture_output=True, text=True)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    loud = subprocess.run([sys.executable, "-c", script, "1"], capture_output=True, text=True)
+    lines = loud.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [["epoch", f"{i}/3"] for i in (1, 2, 3)]
+    assert not any(c in loud.stdout for c in "\r\b\x1b")  # renders the same in a notebook
 
 
-# ----------------------------------------------------------------- continuing
-def test_warm_start_continues_from_fitted_weights(X):
-    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
-    first_loss = est.loss_curve_[-1]
-    weights = [w.copy() for w in est.model_.get_weights()]
-    iterations = int(est.model_.optimizer.iterations.numpy())
-    est.fit(X)
-    assert est.n_iter_ == 6
-    assert len(est.loss_curve_) == 6
-    assert est.loss_curve_[3] < first_loss * 1.05  # continues, no restart from scratch
-    assert int(est.model_.optimizer.iterations.numpy()) > iterations  # optimizer state kept
-    assert any(
-        not np.array_equal(a, b) for a, b in zip(weights, est.model_.get_weights(), strict=True)
-    )
-    # The fast inference path follows the new weights.
-    np.testing.assert_allclose(
-        est.transform(X), keras_output(est.encoder_, X), rtol=1e-5, atol=1e-6
-    )
+# --------------------------------------------------------------- continuing
+def test_warm_start_continues_the_network_and_its_optimizer(X):
+    est = fit(AutoencoderTransformer(**{**FAST, "warm_start": True}), X)
+    weights = {name: w.copy() for name, w in est.weights_.items()}
+    iterations = dict(est._optimizer_state)["adam/iteration"]
+    fit(est.set_params(learning_rate=1e-3), X)
+    assert est.n_iter_ == 6 == len(est.history_["loss"])
+    assert est.history_["learning_rate"][3:] == [1e-3] * 3
+    assert dict(est._optimizer_state)["adam/iteration"] > iterations
+    assert any(not np.array_equal(weights[n], w) for n, w in est.weights_.items())
 
 
-def test_warm_start_refuses_another_network_shape(X):
-    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
-    codes = est.transform(X)
-    est.set_params(n_components=4)
-    with pytest.raises(ValueError, match="set warm_start=False"):
-        est.fit(X)
-    np.testing.assert_array_equal(est.transform(X), codes)
-
-
-def test_warm_start_applies_a_new_learning_rate(X):
-    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
-    est.set_params(learning_rate=1e-5).fit(X)
-    assert float(np.asarray(est.model_.optimizer.learning_rate)) == pytest.approx(1e-5)
+def test_warm_start_applies_training_options_and_refuses_a_new_shape(X):
+    est = fit(AutoencoderTransformer(**{**FAST, "warm_start": True}), X)
+    before = est.transform(X)
+    for change in ({"activation": "tanh"}, {"n_components": 3}, {"hidden_layer_sizes": (4,)}):
+        est.set_params(**change)
+        with pytest.raises(ValueError, match="set warm_start=False"):
+            est.fit(X)
+        np.testing.assert_array_equal(est.transform(X), before)
+        est.set_params(activation="relu", n_components=2, hidden_layer_sizes=(8,))
+    fit(est.set_params(optimizer="sgd", loss="mae", noise="gaussian"), X)
+    assert est._optimizer_state[0][0].startswith("sgd/")
+    network = est._fitted.network
+    params = est.get_params()
+    assert (network.activation, network.n_components) == (params["activation"], 2)
 
 
 def test_without_warm_start_fit_starts_afresh(X):
-    est = AutoencoderTransformer(**FAST).fit(X)
+    est = fit(AutoencoderTransformer(**FAST), X)
     first = est.transform(X)
-    est.fit(X)
+    fit(est, X)
     np.testing.assert_array_equal(est.transform(X), first)
     assert est.n_iter_ == 3
 
 
-def test_partial_fit_builds_then_improves(digits):
-    X_train, X_test = digits
-    est = AutoencoderTransformer(n_components=8, random_state=0)
-    blocks = np.array_split(X_train, 4)
+def test_partial_fit_trains_one_epoch_per_block_without_validation(swiss_roll):
+    X_train, X_test = swiss_roll
+    est = AutoencoderTransformer(2, hidden_layer_sizes=(32,), batch_size=16, random_state=0)
+    blocks = np.array_split(X_train, 3)
     est.partial_fit(blocks[0])
-    assert est.n_iter_ == 1
-    first = -est.score(X_test)
-    for _ in range(5):
+    first = held_out_mse(est, X_test)
+    for _ in range(20):
         for block in blocks:
             est.partial_fit(block)
-    assert est.n_iter_ == 21
-    assert -est.score(X_test) < 0.8 * first
+    assert est.n_iter_ == 61
+    assert est.validation_scores_ is None
+    assert held_out_mse(est, X_test) < 0.9 * first
     with pytest.raises(ValueError, match="X has 3 features"):
         est.partial_fit(X_train[:, :3])
 
 
-def test_callbacks_run_on_copies(X):
+# ---------------------------------------------------------------- callbacks
+def test_callbacks_see_every_epoch_and_can_stop_training(X):
     import keras
 
-    class CountEpochs(keras.callbacks.Callback):
-        def __init__(self):
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self, stop_at=None):
             super().__init__()
-            self.epochs = []
+            self.epochs, self.stop_at = [], stop_at
 
         def on_epoch_end(self, epoch, logs=None):
-            self.epochs.append(epoch)
+            self.epochs.append((epoch, sorted(logs)))
+            if epoch == self.stop_at:
+                self.model.stop_training = True
 
-    counter = CountEpochs()
-    est = AutoencoderTransformer(**FAST, callbacks=[counter]).fit(X)
-    assert counter.epochs == [0, 1, 2]  # a shallow copy shares the list
-    assert getattr(counter, "_model", None) is None  # but is never bound to the model
-    assert est.get_params()["callbacks"][0] is counter
-
-
-# ----------------------------------------------------------------- divergence
-def test_diverging_fit_raises_and_keeps_previous_state(X):
-    est = AutoencoderTransformer(**FAST, warm_start=True).fit(X)
-    codes = est.transform(X)
-    weights = est.model_.get_weights()
-    est.set_params(learning_rate=1e30, optimizer="sgd", loss="mse")
-    huge = X * 1e20
-    with pytest.raises(ValueError, match="Training diverged"):
-        est.fit(huge)
-    np.testing.assert_array_equal(est.transform(X), codes)
-    for a, b in zip(weights, est.model_.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert est.n_iter_ == 3
+    recorder = Recorder()
+    fit(AutoencoderTransformer(**FAST, callbacks=[recorder]), X)
+    assert recorder.epochs == [(e, ["loss"]) for e in range(3)]  # a shallow copy shares it
+    assert getattr(recorder, "_model", None) is None  # the original is never bound
+    stopper = Recorder(stop_at=1)
+    est = fit(AutoencoderTransformer(**{**FAST, "epochs": 10}, callbacks=[stopper]), X)
+    assert est.n_iter_ == 2
 
 
-def test_diverging_fresh_fit_leaves_no_model():
-    est = AutoencoderTransformer(**FAST, learning_rate=1e30, optimizer="sgd")
-    with pytest.raises(ValueError, match="Training diverged"):
-        est.fit(np.random.RandomState(0).rand(40, 4) * 1e20)
-    assert not hasattr(est, "model_")
+# ------------------------------------------------------------------ losses
+@pytest.fixture(scope="module")
+def mse_fit(X):
+    return fit(AutoencoderTransformer(**FAST), X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"loss": "mae"},
+        {"loss": "huber"},
+        {"loss": "binary_crossentropy", "output_activation": "sigmoid"},
+        {"optimizer": "rmsprop"},
+        {"optimizer": "adagrad"},
+        {"hidden_layer_sizes": ()},
+    ],
+    ids=lambda p: "-".join(f"{v}" for v in p.values()),
+)
+def test_other_losses_optimizers_and_the_linear_network_train(X, params, mse_fit):
+    est = fit(AutoencoderTransformer(**{**FAST, **params}), X)
+    assert np.isfinite(est.loss_curve_).all()
+    assert np.isfinite(est.denoise(X)).all()
+    assert est._optimizer_state[0][0].startswith(params.get("optimizer", "adam") + "/")
+    changed = [name for name, w in est.weights_.items() if "residual" not in name]
+    assert any(not np.array_equal(est.weights_[n], mse_fit.weights_[n]) for n in changed)
+    if "loss" in params:  # the loss is really another function of the same start
+        assert est.loss_curve_[0] != pytest.approx(mse_fit.loss_curve_[0], rel=1e-3)
+    if params.get("output_activation") == "sigmoid":
+        reconstruction = est.denoise(X)
+        assert reconstruction.min() >= 0
+        assert reconstruction.max() <= 1
+
+
+def test_divergence_keeps_the_best_weights_and_warns(X):
+    est = AutoencoderTransformer(**{**FAST, "learning_rate": 1e30, "optimizer": "sgd"})
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est.fit(X)
+    assert np.isfinite(est.transform(X)).all()
+
+
+# ------------------------------------------------------------ the trainers
+def test_fits_of_one_structure_share_one_compiled_trainer(X):
+    fit(AutoencoderTransformer(2, **FAST), X)
+    trainer = next(t for r, t in _trainers._cache.items() if r.network.n_components == 2)
+    fit(AutoencoderTransformer(2, **{**FAST, "random_state": 5}), X)
+    again = next(t for r, t in _trainers._cache.items() if r.network.n_components == 2)
+    assert again is trainer
+    for width in range(1, _trainers._MAX_CACHED + 2):
+        fit(AutoencoderTransformer(1, **{**FAST, "hidden_layer_sizes": (width,), "epochs": 1}), X)
+    assert len(_trainers._cache) == _trainers._MAX_CACHED
+
+
+def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
+    with _filtered_stderr():
+        os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"E0000 00:00:1 cuda_platform.cc:52] failed call to cuInit: no GPU\n")
+        os.write(2, b"E0000 00:00:1 real.cc:1] a real error\n")
+        os.write(2, b"Traceback: something broke\n")
+    err = capfd.readouterr().err
+    assert "oneDNN" not in err
+    assert "cuInit" not in err
+    assert "a real error" in err
+    assert "something broke" in err
