@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import secrets
 import stat
@@ -22,8 +23,14 @@ from typing import Any
 
 import numpy as np
 
-# JSON members are refused beyond this size (uncompressed).
+# JSON members are refused beyond this size (uncompressed)...
 MAX_JSON_BYTES = 16 * 1024 * 1024
+# ... and beyond this many times the file's size, above a floor. Parsed JSON costs
+# up to ~25 bytes of Python objects per byte ("[]," is a 56-byte list), and deflate
+# shrinks such text a thousandfold: without this, a 16 KB file parses into 380 MB.
+# Real documents (numbers, names) compress a few times, so they always fit.
+_JSON_BYTES_PER_FILE_BYTE = 16
+_MIN_JSON_LIMIT = 1024 * 1024
 # Largest .npy header accepted (NumPy writes 128 bytes for a small array).
 _MAX_NPY_HEADER = 4096
 # Temporary files of a save: in the target's folder, under this prefix.
@@ -118,6 +125,8 @@ def _remove_stale_temporaries(folder: str) -> None:
         for entry in os.scandir(folder):
             if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
                 continue
+            if not entry.is_file(follow_symlinks=False):  # opening a FIFO would block
+                continue
             with contextlib.suppress(OSError), open(entry.path, "rb") as file:
                 if now - os.fstat(file.fileno()).st_mtime > _STALE_SECONDS and _lock(file):
                     os.unlink(entry.path)
@@ -148,11 +157,10 @@ class ArchiveReader:
 
     def read_json(self, name: str) -> Any:
         info = self.archive.getinfo(name)
-        if info.file_size > MAX_JSON_BYTES:
-            self.refuse(
-                f"member {name!r} is too large.", f"<= {MAX_JSON_BYTES} bytes", info.file_size
-            )
-        data = self._read(info, MAX_JSON_BYTES)
+        limit = min(MAX_JSON_BYTES, max(_MIN_JSON_LIMIT, _JSON_BYTES_PER_FILE_BYTE * self.size))
+        if info.file_size > limit:
+            self.refuse(f"member {name!r} is too large.", f"<= {limit} bytes", info.file_size)
+        data = self._read(info, limit)
         try:
             return json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -189,7 +197,7 @@ class ArchiveReader:
                 f"shape {found_shape} and dtype {dtype}",
             )
         offset = stream.tell()
-        n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        n_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no int64 wrap-around
         if info.file_size != offset + n_bytes or fortran:
             self.refuse(
                 f"array {name!r} does not hold the bytes its header declares.",
@@ -227,7 +235,10 @@ def open_archive(source, shown: str) -> Iterator[ArchiveReader]:
             size = file.seek(0, io.SEEK_END) - start
             file.seek(start)
         else:
-            file = stack.enter_context(open(source, "rb"))
+            # Non-blocking, so that opening a FIFO returns (and is refused below)
+            # instead of waiting for a writer; regular files read as usual.
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            file = stack.enter_context(open(os.open(source, flags), "rb"))
             status = os.fstat(file.fileno())
             if not stat.S_ISREG(status.st_mode):
                 raise UnsafeFileError(

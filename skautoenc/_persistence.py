@@ -10,6 +10,7 @@ no Keras configuration, so no class named in a file is ever instantiated.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from numbers import Integral, Real
@@ -30,8 +31,9 @@ _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "a
 # Versions compared on load: a mismatch warns, it does not refuse.
 _CHECKED_VERSIONS = ("skautoenc", "scikit-learn", "numpy")
 _RANDOM_STATE_TAG = "numpy.random.RandomState"
-# The dtypes an optimizer variable may have (Keras' iteration counter is int64).
-_OPTIMIZER_DTYPES = ("float32", "int64")
+# The dtypes an optimizer variable may have (Keras' iteration counter is int64, and
+# int32 on JAX, whose default integers are 32-bit).
+_OPTIMIZER_DTYPES = ("float32", "int64", "int32")
 
 
 def save(estimator: AutoencoderTransformer, file) -> None:
@@ -167,7 +169,7 @@ def _check_document(reader: ArchiveReader, document: Any) -> None:
             f"format={found!r}",
         )
     version = document.get("format_version")
-    if version == 1:
+    if type(version) is int and version == 1:  # not True or 1.0: those are not version 1
         reader.refuse(
             "it was written by skautoenc 0.1 (format version 1), whose network is not "
             "the one this version builds (it has no PCA path). Refit the estimator "
@@ -196,6 +198,8 @@ def _check_document(reader: ArchiveReader, document: Any) -> None:
     for key in ("params", "fitted", "arrays"):
         if not isinstance(document[key], dict):
             reader.refuse(f"its {key} are malformed.", "a JSON object", document[key])
+    if not all(isinstance(member, str) for member in document["arrays"].values()):
+        reader.refuse("its arrays are malformed.", "member names", f"{document['arrays']!r:.200}")
 
 
 def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[str, np.ndarray]:
@@ -211,9 +215,9 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
             f"the arrays {sorted(expected)} in members {sorted(wanted)}",
             f"the arrays {sorted(members)[:20]} in members {sorted(reader.names)[:20]}",
         )
+    # Python ints: parameters such as hidden_layer_sizes=[2**62] must not wrap around.
     total = sum(
-        int(np.prod(shape, dtype=np.int64)) * (8 if dtype == "float64" else 4)
-        for shape, dtype in expected.values()
+        math.prod(shape) * (8 if dtype == "float64" else 4) for shape, dtype in expected.values()
     )
     if total > reader.size:
         reader.refuse(
