@@ -43,7 +43,8 @@ pca = PCA(n_components=2).fit(X_train)
 # %%
 # Draw the held-out images
 # ------------------------
-fig = plot_embedding(X_test, y_test, estimator=autoencoder, pca=pca)
+axes = plot_embedding(X_test, y_test, estimator=autoencoder, pca=pca)
+fig = axes[0].figure
 fig.set_size_inches(11, 4.8)
 fig.suptitle("Held-out digits in 2-D, coloured by digit")
 

@@ -19,8 +19,11 @@ with a few epochs, as the test suite does.
 """
 
 # %%
-# Data: MNIST when available, else the 8x8 digits, scaled to [0, 1]
-# -------------------------------------------------------------------
+# Data: MNIST when available, else the 8x8 digits, in [0, 1]
+# ------------------------------------------------------------
+# The loaders divide the pixels by their maximum, so that the notebook's noise
+# (clipped to [0, 1]) applies as it did there. The autoencoder itself needs no
+# particular range: like PCA, it centres and scales the data itself.
 import os
 import tempfile
 
@@ -67,14 +70,19 @@ for name, model in [("PCA", pca), ("autoencoder", autoencoder)]:
     reconstruction = model.inverse_transform(model.transform(X_test))
     print(f"{name:12s} held-out reconstruction MSE: {np.mean((X_test - reconstruction) ** 2):.4f}")
 
-fig = plot_reconstructions(
+axes = plot_reconstructions(
     {"PCA": pca, "autoencoder": autoencoder}, X_test, image_shape=images.image_shape
 )
-fig.suptitle(f"Held-out digits, reconstructed from {n_components} codes")
+axes[0, 0].figure.suptitle(f"Held-out digits, reconstructed from {n_components} codes")
 
 # %%
-# The training loss, epoch by epoch (training stops when it levels off):
+# The loss, epoch by epoch: on the training rows, and on the rows ``fit`` holds
+# out (``validation_fraction``) to stop when it levels off. The network starts
+# as PCA; the dotted line is that start's held-out loss, which training must
+# beat clearly for the network to be kept (else ``fallback_to_pca_`` is True
+# and the model is PCA).
 ax = plot_history(autoencoder)
+print(f"kept PCA instead of the trained network: {autoencoder.fallback_to_pca_}")
 
 # %%
 # Denoising
@@ -93,13 +101,15 @@ for name, model in [("autoencoder", autoencoder), ("denoising autoencoder", deno
     error = np.mean((model.denoise(X_noisy) - X_test) ** 2)
     print(f"{name:22s} MSE to the clean images: {error:.4f}")
 
-fig = plot_reconstructions(
+axes = plot_reconstructions(
     {"autoencoder": autoencoder, "denoising AE": denoiser},
     X_test,
     image_shape=images.image_shape,
     X_noisy=X_noisy,
 )
-fig.suptitle("Denoising: Gaussian noise with standard deviation 0.2, clipped to [0, 1]")
+axes[0, 0].figure.suptitle(
+    "Denoising: Gaussian noise with standard deviation 0.2, clipped to [0, 1]"
+)
 
 # %%
 # Save and load
@@ -109,9 +119,10 @@ fig.suptitle("Denoising: Gaussian noise with standard deviation 0.2, clipped to 
 # (parameters, fitted attributes) with the network:
 #
 # * ``joblib.dump`` / ``joblib.load`` (or pickle), like any scikit-learn
-#   estimator: handy inside your own code (caching, multiprocessing). The Keras
-#   model travels inside in Keras' ``.keras`` format. Loading a pickle can run
-#   code: load only files you wrote or trust.
+#   estimator: handy inside your own code (caching, multiprocessing). The
+#   network travels as NumPy arrays, and the loaded model transforms without
+#   importing TensorFlow. Loading a pickle can run code: load only files you
+#   wrote or trust.
 # * ``est.save(path)`` / :func:`skautoenc.load`: one file with no pickle in it,
 #   checked before anything is loaded; the way to share a model or keep it.
 with tempfile.TemporaryDirectory() as folder:

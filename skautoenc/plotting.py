@@ -2,8 +2,9 @@
 
 matplotlib is imported inside each function (install it with
 ``pip install skautoenc[plot]``), so ``import skautoenc.plotting`` imports neither
-matplotlib nor Keras. No function calls ``plt.show()``: each returns what it drew
-on, for you to show, save or adjust.
+matplotlib nor Keras. No function calls ``plt.show()``: each returns the Axes it
+drew on (one Axes, or an array of them for several panels), for you to show, save
+or adjust; ``ax.figure`` is their figure.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sklearn.utils.validation import check_array, check_is_fitted
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["plot_comparison", "plot_embedding", "plot_history", "plot_reconstructions"]
 
@@ -88,7 +88,7 @@ def plot_reconstructions(
     X_noisy=None,
     ax: Axes | np.ndarray | None = None,
     cmap: str = "gray",
-) -> Figure:
+) -> np.ndarray:
     """Draw images next to their reconstructions (and their denoised versions).
 
     The grid has one column per image and one row per kind of image:
@@ -120,8 +120,9 @@ def plot_reconstructions(
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure holding the grid.
+    axes : ndarray of matplotlib Axes of shape (n_rows, n_images)
+        The grid drawn on, one row per kind of image; ``axes[0, 0].figure`` is
+        its figure.
 
     Raises
     ------
@@ -138,11 +139,11 @@ def plot_reconstructions(
     >>> from skautoenc.plotting import plot_reconstructions
     >>> digits = load_digits_images()
     >>> pca = PCA(n_components=8).fit(digits.data)
-    >>> fig = plot_reconstructions(pca, digits.data, image_shape=(8, 8), n_images=5,
-    ...                            X_noisy=add_noise(digits.data, random_state=0))
-    >>> len(fig.axes), [a.get_ylabel() for a in fig.axes[::5]]
-    (20, ['original', 'reconstruction', 'noisy', 'denoised'])
-    >>> plt.close(fig)
+    >>> axes = plot_reconstructions(pca, digits.data, image_shape=(8, 8), n_images=5,
+    ...                             X_noisy=add_noise(digits.data, random_state=0))
+    >>> axes.shape, [ax.get_ylabel() for ax in axes[:, 0]]
+    ((4, 5), ['original', 'reconstruction', 'noisy', 'denoised'])
+    >>> plt.close(axes[0, 0].figure)
     """
     estimators = dict(estimator) if isinstance(estimator, Mapping) else {"": estimator}
     if not estimators:
@@ -188,7 +189,7 @@ def plot_reconstructions(
             image_ax.set_xticks([])
             image_ax.set_yticks([])
         row[0].set_ylabel(label, rotation=0, ha="right", va="center")
-    return axes.flat[0].figure
+    return axes
 
 
 def _first_rows(data, array: np.ndarray, n: int):
@@ -207,7 +208,7 @@ def plot_embedding(
     estimator: Any = None,
     pca: bool | Any = False,
     ax: Axes | np.ndarray | None = None,
-) -> Figure:
+) -> Axes | np.ndarray:
     """Scatter 2-D codes, coloured by label, optionally next to PCA's.
 
     Parameters
@@ -231,8 +232,9 @@ def plot_embedding(
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
-        The figure; its Axes hold the codes (and PCA's), ``fig.axes[0]`` first.
+    ax : matplotlib Axes or ndarray of 2 Axes
+        The Axes drawn on: one, or, with ``pca``, an array of two (the codes,
+        then PCA's).
 
     Raises
     ------
@@ -249,12 +251,12 @@ def plot_embedding(
     >>> from skautoenc.plotting import plot_embedding
     >>> X, y = load_digits_images(return_X_y=True)
     >>> ica = FastICA(n_components=2, random_state=0).fit(X)
-    >>> fig = plot_embedding(X, y, estimator=ica, pca=True)
-    >>> [a.get_title() for a in fig.axes]
+    >>> axes = plot_embedding(X, y, estimator=ica, pca=True)
+    >>> [ax.get_title() for ax in axes]
     ['FastICA codes', 'PCA codes']
-    >>> len(fig.axes[1].get_legend().get_texts())
+    >>> len(axes[1].get_legend().get_texts())
     10
-    >>> plt.close(fig)
+    >>> plt.close(axes[0].figure)
     """
     matplotlib = _matplotlib()
     panels = []
@@ -341,7 +343,7 @@ def plot_embedding(
         )
     elif y is not None:
         axes[-1].figure.colorbar(points, ax=list(axes), label="y")
-    return axes[0].figure
+    return axes[0] if len(panels) == 1 else axes
 
 
 def plot_history(
@@ -350,7 +352,7 @@ def plot_history(
     *,
     label: str | None = None,
 ) -> Axes:
-    """Draw the training (and validation) loss, epoch by epoch.
+    """Draw the training and validation loss, epoch by epoch, against the PCA start.
 
     Parameters
     ----------
@@ -367,8 +369,15 @@ def plot_history(
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The Axes drawn on. Training curves are solid, validation curves dashed
-        in the same colour; the y axis is logarithmic when all values are positive.
+        The Axes drawn on. The training loss (``"loss"``) is solid, the
+        validation loss (``"val_loss"``, when there is one) dashed in the same
+        colour. For an autoencoder fitted with ``early_stopping=True``, a dotted
+        horizontal line labelled ``"PCA (start)"`` marks
+        ``pca_validation_loss_``, the held-out loss of the network's PCA start:
+        the validation curve must end clearly below it for the trained network
+        to be kept (else ``fallback_to_pca_``). Other keys of the history
+        (``learning_rate``, metrics) are not drawn. The y axis is logarithmic
+        when all values are positive.
 
     Raises
     ------
@@ -386,30 +395,45 @@ def plot_history(
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['training loss', 'validation loss']
     >>> plt.close(ax.figure)
+
+    An autoencoder's history, with the held-out loss of its PCA start:
+
+    >>> from skautoenc import AutoencoderTransformer
+    >>> from skautoenc.datasets import load_digits_images
+    >>> X = load_digits_images().data
+    >>> ax = plot_history(AutoencoderTransformer(8, epochs=5, random_state=0).fit(X))
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['training loss', 'validation loss', 'PCA (start)']
+    >>> ax.get_ylabel()
+    'loss (mse on standardised data)'
+    >>> plt.close(ax.figure)
     """
-    history, loss_name = _history_of(estimator_or_history)
+    history, loss_name, reference = _history_of(estimator_or_history)
     if not history.get("loss"):
         raise ValueError(
             "plot_history needs a non-empty 'loss' curve. Received a history with keys "
-            f"{sorted(history)}."
+            f"{sorted(history)} (an AutoencoderTransformer fitted on too few rows to "
+            "hold any out keeps PCA without training: its curves are empty)."
         )
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(6, 4), layout="constrained")
     prefix = f"{label}: " if label else ""
-    positive = True
-    training = None
-    for key in ["loss", *sorted(k for k in history if k != "loss")]:
-        values = np.asarray(history[key], dtype=float)
-        if values.size == 0:
-            continue
-        positive &= bool(np.all(values > 0))
-        epochs = np.arange(1, values.size + 1)
-        name = {"loss": "training loss", "val_loss": "validation loss"}.get(key, key)
-        if key == "loss":
-            (training,) = ax.plot(epochs, values, label=prefix + name)
-        else:
-            ax.plot(epochs, values, linestyle="--", color=training.get_color(), label=prefix + name)
-    if positive:
+    values = np.asarray(history["loss"], dtype=float)
+    epochs = np.arange(1, values.size + 1)
+    (training,) = ax.plot(epochs, values, label=prefix + "training loss")
+    colour = training.get_color()
+    drawn = [values]
+    validation = np.asarray(history.get("val_loss") or [], dtype=float)
+    if validation.size:
+        epochs = np.arange(1, validation.size + 1)
+        ax.plot(epochs, validation, linestyle="--", color=colour, label=prefix + "validation loss")
+        drawn.append(validation)
+    if reference is not None:
+        ax.axhline(
+            reference, linestyle=":", linewidth=1.5, color=colour, label=prefix + "PCA (start)"
+        )
+        drawn.append(np.array([reference]))
+    if all(np.all(part > 0) for part in drawn):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"loss ({loss_name})" if loss_name else "loss")
@@ -419,23 +443,26 @@ def plot_history(
     return ax
 
 
-def _history_of(source) -> tuple[dict, str | None]:
-    """Return ``(history dict, loss name)`` from an estimator, a keras History or a dict."""
+def _history_of(source) -> tuple[dict, str | None, float | None]:
+    """``(history dict, loss name, PCA start's held-out loss)`` of what plot_history takes."""
     if isinstance(source, Mapping):
-        return dict(source), None
+        return dict(source), None, None
     if hasattr(source, "fit") and hasattr(source, "get_params"):
         check_is_fitted(source)
         loss = getattr(source, "loss", None)
         loss = loss if isinstance(loss, str) else None
         if isinstance(getattr(source, "history_", None), Mapping):
-            return dict(source.history_), loss
+            reference = getattr(source, "pca_validation_loss_", None)
+            if loss is not None and hasattr(source, "scale_") and loss != "binary_crossentropy":
+                loss = f"{loss} on standardised data"  # (X - mean_) / scale_
+            return dict(source.history_), loss, reference
         if getattr(source, "loss_curve_", None) is not None:
-            return {"loss": list(source.loss_curve_)}, loss
+            return {"loss": list(source.loss_curve_)}, loss, None
         raise ValueError(
             f"{type(source).__name__} keeps no training history (no history_ or loss_curve_)."
         )
     if isinstance(getattr(source, "history", None), Mapping):  # keras.callbacks.History
-        return dict(source.history), None
+        return dict(source.history), None, None
     raise TypeError(
         "plot_history takes a fitted estimator, a keras History or a dict of loss "
         f"curves. Received: {type(source).__name__}."

@@ -10,12 +10,19 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
-from skautoenc.__main__ import main  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from skautoenc.__main__ import _parser, main  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 FIGURES = ["comparison.png", "reconstructions.png", "denoising.png", "embedding.png", "history.png"]
 QUICK = ["--epochs", "2", "--components", "2"]
+DEMO_DATA = (
+    "Data: scikit-learn digits (1797 x 64, bundled; pixel values 0..16 divided by 16, "
+    "so in [0, 1] like the noise below); 25% held out."
+)
 
 
 def assert_png(path):
@@ -26,7 +33,8 @@ def assert_png(path):
 def test_demo_prints_the_table_and_writes_the_figures(tmp_path, capsys):
     assert main(["demo", *QUICK, "--out", str(tmp_path / "figures")]) == 0
     out = capsys.readouterr().out
-    assert "Data: scikit-learn digits (1797 x 64, bundled); 25% held out." in out
+    assert DEMO_DATA in out
+    assert "Bottleneck sizes: 2 (as asked)." in out
     assert "[1/3]" in out
     assert "[3/3]" in out  # PCA, the autoencoder, and the denoising autoencoder
     assert "fitting a denoising AutoencoderTransformer(n_components=2" in out
@@ -49,6 +57,11 @@ def test_demo_without_2_components_fits_a_2d_autoencoder_for_the_embedding(tmp_p
     assert_png(tmp_path / "embedding.png")
 
 
+def test_components_default_to_sizes_chosen_from_the_data():
+    for command in (["demo"], ["compare", "x.csv"]):
+        assert _parser().parse_args(command).components is None
+
+
 @pytest.fixture
 def csv_file(tmp_path):
     rng = np.random.default_rng(0)
@@ -63,10 +76,62 @@ def test_compare_csv_with_figure(csv_file, tmp_path, capsys):
     out_dir = tmp_path / "out"
     assert main(["compare", str(csv_file), *QUICK, "--out", str(out_dir)]) == 0
     out = capsys.readouterr().out
-    assert "data.csv (40 x 6, scaled to [0, 1])" in out
+    assert "data.csv (40 x 6, as given: not rescaled)" in out
     assert "ratio (AE / PCA)" in out
     assert [p.name for p in out_dir.iterdir()] == ["comparison.png"]
     assert_png(out_dir / "comparison.png")
+
+
+def held_out_rows(out, title="Held-out reconstruction MSE (lower is better):"):
+    """The n_components of the printed side-by-side table."""
+    lines = out.split(title)[1].strip().splitlines()[2:]  # past the two header lines
+    sizes = []
+    for line in lines:
+        if not line.strip():
+            break
+        sizes.append(int(line.split()[0]))
+    return sizes
+
+
+def test_compare_13_columns_with_all_defaults(tmp_path, capsys):
+    # Used to fail: "--components must be at most the number of features, 13".
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(48, 13)), columns=[f"x{i}" for i in range(13)])
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    assert main(["compare", str(tmp_path / "wide.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "Bottleneck sizes: 2 4 8 (chosen from the data's width)." in out
+    assert "[6/6]" in out
+    assert held_out_rows(out) == [2, 4, 8]
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_columns", "sizes"),
+    [(40, 5, [2, 4]), (40, 2, [1]), (40, 1, [1]), (6, 64, [2, 4])],  # 6 rows: 4 to train
+)
+def test_compare_default_sizes_follow_the_table(tmp_path, capsys, n_rows, n_columns, sizes):
+    data = np.random.default_rng(2).normal(size=(n_rows, n_columns))
+    np.save(tmp_path / "x.npy", data)
+    assert main(["compare", str(tmp_path / "x.npy"), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"Bottleneck sizes: {' '.join(map(str, sizes))} (chosen" in out
+    assert held_out_rows(out) == sizes
+
+
+def test_compare_uses_the_data_as_given(tmp_path, capsys):
+    # Columns in very different units, far from [0, 1]: no MinMax scaling any more,
+    # so PCA's row is PCA on the raw data, and its error is in the raw units.
+    rng = np.random.default_rng(3)
+    data = 5_000 + rng.normal(size=(60, 5)) * [1, 10, 100, 1_000, 10_000]
+    np.save(tmp_path / "raw.npy", data)
+    assert main(["compare", str(tmp_path / "raw.npy"), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "raw.npy (60 x 5, as given: not rescaled)" in out
+    X_train, X_test = train_test_split(data, test_size=0.25, random_state=0)
+    pca = PCA(n_components=2).fit(X_train)
+    mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+    assert mse > 1_000  # in the data's units, not [0, 1]'s
+    assert f"{mse:.4g}" in out.split("All measurements:")[1]
 
 
 def test_compare_npy_without_out_writes_nothing(tmp_path, capsys, monkeypatch):
@@ -150,11 +215,16 @@ def test_help(capsys):
     for name in FIGURES:
         assert name in out
     assert "25% held out" in out
+    assert "divided by 16" in out
+    assert "the powers of two 2 4 8 16 below the number of columns" in out
+    assert "minute" not in out  # a default fit takes about a second now
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert ".csv" in out
     assert "comparison.png" in out
+    assert "compared as given, not rescaled" in out
+    assert "MinMaxScaler" not in out
 
 
 def test_python_dash_m(tmp_path):

@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA, KernelPCA
 from sklearn.model_selection import train_test_split
 
 from skautoenc import AutoencoderTransformer, compare_with_pca
+from skautoenc.compare import default_n_components
 from skautoenc.datasets import load_digits_images
 
 COLUMNS = ["method", "n_components", "mse", "r2", "fit_seconds", "transform_ms_per_1000"]
@@ -170,8 +171,62 @@ def test_same_random_state_same_split(X):
 
 @pytest.mark.parametrize("n_components", [[], [0], [2, -1], [2.5], ["2"], [True], 0, [65]])
 def test_bad_n_components(X, n_components):
-    with pytest.raises(ValueError, match="n_components"):
+    with pytest.raises(ValueError, match="n_components") as raised:
         compare_with_pca(X, n_components, estimator=KernelPCA(fit_inverse_transform=True))
+    assert f"Received: {n_components!r}." in str(raised.value)
+
+
+def test_larger_than_the_number_of_features_names_both():
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    with pytest.raises(ValueError, match=r"n_features=5\. Received: \[2, 8\]\."):
+        compare_with_pca(X, [2, 8], estimator=tiny_autoencoder())
+
+
+@pytest.mark.parametrize(
+    ("n_features", "n_samples", "expected"),
+    [
+        (64, None, [2, 4, 8, 16]),
+        (784, None, [2, 4, 8, 16]),
+        (17, None, [2, 4, 8, 16]),
+        (16, None, [2, 4, 8]),  # 16 of 16 would reconstruct exactly
+        (13, None, [2, 4, 8]),
+        (5, None, [2, 4]),
+        (3, None, [2]),
+        (2, None, [1]),
+        (1, None, [1]),
+        (64, 5, [2, 4]),  # PCA has at most as many components as rows
+        (64, 1, [1]),
+        (2, 1, [1]),
+    ],
+)
+def test_default_n_components(n_features, n_samples, expected):
+    assert default_n_components(n_features, n_samples) == expected
+
+
+@pytest.mark.parametrize(("n_features", "expected"), [(5, [2, 4]), (13, [2, 4, 8])])
+def test_default_sizes_follow_the_number_of_features(n_features, expected):
+    X = np.random.default_rng(0).normal(size=(40, n_features))
+    table = compare_with_pca(X, estimator=tiny_autoencoder(), random_state=0)
+    assert table["n_components"].tolist() == [k for k in expected for _ in range(2)]
+    assert table["method"].tolist() == ["PCA", "AutoencoderTransformer"] * len(expected)
+    assert table["mse"].notna().all()
+
+
+def test_default_sizes_are_capped_by_the_training_rows():
+    X = np.random.default_rng(0).normal(size=(6, 64))  # 4 training rows, 2 held out
+    table = compare_with_pca(X, estimator=KernelPCA(fit_inverse_transform=True), random_state=0)
+    assert table["n_components"].unique().tolist() == [2, 4]
+
+
+def test_raw_data_needs_no_scaling(X):
+    # The default autoencoder, like PCA, handles location and scale itself: the
+    # same digits in other units (0..16 000, shifted) give the same comparison,
+    # with the errors in the new units.
+    factor, shift = 16_000.0, -3_000.0
+    table = compare_with_pca(X, [2, 4], estimator=tiny_autoencoder(), random_state=0)
+    raw = compare_with_pca(X * factor + shift, [2, 4], estimator=tiny_autoencoder(), random_state=0)
+    np.testing.assert_allclose(raw["mse"], table["mse"] * factor**2, rtol=1e-3)
+    np.testing.assert_allclose(raw["r2"], table["r2"], rtol=1e-3, atol=1e-4)
 
 
 def test_bad_test_set(X):

@@ -30,6 +30,15 @@ def test_example_is_a_gallery_script(path):
     assert "# %%" in source
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_example_uses_no_removed_api(path):
+    # The estimator centres and scales the data itself (no MinMaxScaler needed)
+    # and its output layer is linear: output_activation_ is gone.
+    source = path.read_text(encoding="utf-8")
+    assert "output_activation_" not in source
+    assert "MinMaxScaler" not in source
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_example_runs_in_quick_mode(path, monkeypatch, tmp_path):
