@@ -171,12 +171,14 @@ class FittedNetwork:
     def _blocks(self, X, n_outputs, function):
         widest = max([n_outputs, X.shape[1], *(layer.units for layer in self.network.layers())])
         block_rows = max(1, _BLOCK_ELEMENTS // widest)
-        if X.shape[0] <= block_rows:
-            out = function(X)
-        else:
-            out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
-            for start in range(0, X.shape[0], block_rows):
-                out[start : start + block_rows] = function(X[start : start + block_rows])
+        # An overflow is reported below, as a ValueError that says what to do.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if X.shape[0] <= block_rows:
+                out = function(X)
+            else:
+                out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
+                for start in range(0, X.shape[0], block_rows):
+                    out[start : start + block_rows] = function(X[start : start + block_rows])
         if not np.isfinite(out).all():
             raise ValueError(
                 f"The input overflows {X.dtype} arithmetic in this model: its values "

@@ -91,3 +91,21 @@ def test_docs_build_without_warnings(tmp_path):
     for module, path in PUBLIC_MODULES.items():
         for name in set(_all_names(path)) - {"__version__"}:
             assert f"{module}.{name}" in api_pages, f"no API page for {module}.{name}"
+
+
+def test_readme_python_blocks_run_as_written_in_order(tmp_path, monkeypatch):
+    """A reader copies them one after the other: each must run in the namespace the
+    previous ones left, with no warning but the seed's (7 epochs do not converge)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__readme__"}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*maximum number of epochs \\(7\\)")
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["search"].best_params_["ae__n_components"] in (2, 4, 8, 16)
