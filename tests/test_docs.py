@@ -107,5 +107,5 @@ def test_readme_python_blocks_run_as_written_in_order(tmp_path, monkeypatch):
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*maximum number of epochs \\(7\\)")
         for block in blocks:
-            exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+            exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["search"].best_params_["ae__n_components"] in (2, 4, 8, 16)
