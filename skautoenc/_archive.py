@@ -171,8 +171,13 @@ class ArchiveReader:
                 cause=error,
             )
 
-    def read_array(self, name: str, shape: tuple, dtypes: tuple[str, ...]) -> np.ndarray:
-        """A stored ``.npy`` member of exactly ``shape`` and one of ``dtypes``."""
+    def read_array(
+        self, name: str, shape: tuple, dtypes: tuple[str, ...], *, infinite_ok: bool = False
+    ) -> np.ndarray:
+        """A stored ``.npy`` member of exactly ``shape`` and one of ``dtypes``.
+
+        Its float values must be finite (``infinite_ok``: not NaN).
+        """
         info = self.archive.getinfo(name)
         if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
             self.refuse(f"array {name!r} is compressed.", "stored arrays", info.compress_type)
@@ -206,7 +211,8 @@ class ArchiveReader:
             )
         data = self._read(info, info.file_size)[offset:]
         array = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.isnan(array) if infinite_ok else ~np.isfinite(array)
+        if array.dtype.kind == "f" and bad.any():
             self.refuse(f"array {name!r} holds NaN or infinite values.", "finite values", "NaN/inf")
         return array
 

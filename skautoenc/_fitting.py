@@ -20,6 +20,9 @@ from ._validation import check_training_params, network_for, structure, validate
 # What noise="auto" adds: Gaussian noise whose variance is this fraction of the
 # variance per feature that PCA leaves unexplained at n_components.
 AUTO_NOISE_FRACTION = 0.5
+# output_activation="auto" bounds a feature at an edge of its range that at least this
+# share of the rows take: a bound of the data (a floor or a ceiling), not a chance minimum.
+BOUND_SHARE = 0.01
 
 
 def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
@@ -43,8 +46,9 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         )
     if previous is None:
         mean, scale = location_and_scale(X)
+        lower, upper = output_bounds(X, est.output_activation)
     else:
-        mean, scale = previous.mean, previous.scale
+        mean, scale, lower, upper = previous.mean, previous.scale, previous.lower, previous.upper
     U = standardize(X, mean, scale)
     cov = covariance(U)
     start = initial_weights(network, cov, rng) if previous is None else previous.weights
@@ -78,13 +82,17 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             start,
             U_train,
             U_val,
-            mean=mean,
-            scale=scale,
+            frame=(mean, scale, (lower - mean) / scale, (upper - mean) / scale),
             rng=rng,
             optimizer_state=optimizer_state or None,
         )
 
     kept_start = result is None or result.kept_start
+    if kept_start and previous is None:  # PCA itself: unbounded, as the reference it is
+        fitted = FittedNetwork(network, start, mean, scale)
+    else:
+        weights = start if kept_start else result.weights
+        fitted = FittedNetwork(network, weights, mean, scale, lower, upper)
     state = {
         **features,
         "mean_": mean,
@@ -99,7 +107,9 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         "pca_validation_loss_": None
         if result is None or previous is not None
         else result.start_validation_loss,
-        "_fitted": FittedNetwork(network, start if kept_start else result.weights, mean, scale),
+        "_fitted": fitted,
+        "output_min_": fitted.lower,
+        "output_max_": fitted.upper,
         "_optimizer_state": _optimizer_state(est, previous, result, kept_start),
         "_optimizer_name": est.optimizer,
     }
@@ -140,6 +150,25 @@ def _features_seen(estimator, X, *, reset: bool) -> dict:
     if hasattr(scratch, "feature_names_in_"):
         seen["feature_names_in_"] = scratch.feature_names_in_
     return seen
+
+
+def output_bounds(X: np.ndarray, output_activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of the reconstruction, per feature, in the data's units.
+
+    With ``output_activation="auto"``: a feature whose minimum (maximum) is taken by
+    at least ``BOUND_SHARE`` of the rows, and by two rows at least, is bounded there
+    (pixels at 0 and 1, counts at 0, indicators at both ends); other features are
+    unbounded (infinite).
+    """
+    n = X.shape[1]
+    if output_activation != "auto":
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    low, high = np.min(X, axis=0), np.max(X, axis=0)
+    # Two rows at least: with few rows, one row is a large share of them.
+    needed = max(2, BOUND_SHARE * X.shape[0])
+    lower = np.where(np.count_nonzero(X == low, axis=0) >= needed, low, -np.inf)
+    upper = np.where(np.count_nonzero(X == high, axis=0) >= needed, high, np.inf)
+    return lower.astype(np.float64), upper.astype(np.float64)
 
 
 def noise_level(estimator, scale: float, cov: np.ndarray, n_components: int) -> float:

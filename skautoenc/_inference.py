@@ -92,13 +92,27 @@ class FittedNetwork:
         Subtracted from rows before encoding, added back after decoding.
     scale : float
         Rows are divided by it before encoding, multiplied after decoding.
+    lower, upper : ndarray of shape (n_features,), default=None
+        Reconstructions are clipped to these (data units; infinite: unbounded).
     """
 
-    def __init__(self, network: Network, weights: dict[str, np.ndarray], mean, scale: float):
+    def __init__(
+        self,
+        network: Network,
+        weights: dict[str, np.ndarray],
+        mean,
+        scale: float,
+        lower=None,
+        upper=None,
+    ):
         self.network = network
         self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = float(scale)
+        n = network.n_features
+        self.lower = np.full(n, -np.inf) if lower is None else np.asarray(lower, np.float64)
+        self.upper = np.full(n, np.inf) if upper is None else np.asarray(upper, np.float64)
+        self._bounded = bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
         self._activations = {
@@ -112,13 +126,22 @@ class FittedNetwork:
             "weights": self.weights,
             "mean": self.mean,
             "scale": self.scale,
+            "lower": self.lower,
+            "upper": self.upper,
         }
 
     @classmethod
     def from_dict(cls, state: dict) -> FittedNetwork:
         fields = dict(state["network"])
         fields["hidden_layer_sizes"] = tuple(fields["hidden_layer_sizes"])
-        return cls(Network(**fields), state["weights"], state["mean"], state["scale"])
+        return cls(
+            Network(**fields),
+            state["weights"],
+            state["mean"],
+            state["scale"],
+            state.get("lower"),
+            state.get("upper"),
+        )
 
     def _in(self, dtype):
         """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""
@@ -127,6 +150,8 @@ class FittedNetwork:
             copy = {name: np.ascontiguousarray(w, dtype=dtype) for name, w in self.weights.items()}
             copy["__mean"] = self.mean.astype(dtype)
             copy["__scale"] = dtype(self.scale)
+            copy["__lower"] = self.lower.astype(dtype)
+            copy["__upper"] = self.upper.astype(dtype)
             self._copies[dtype] = copy
         return copy
 
@@ -154,7 +179,8 @@ class FittedNetwork:
         u = self._paths(self.network.decoder_paths(), Z, w)
         u *= w["__scale"]
         u += w["__mean"]
-        return self._output_activation(u)
+        u = self._output_activation(u)
+        return np.clip(u, w["__lower"], w["__upper"], out=u) if self._bounded else u
 
     def _paths(self, paths: tuple[tuple[Layer, ...], ...], inputs, w):
         total = None

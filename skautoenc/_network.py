@@ -137,27 +137,44 @@ class Network:
             set_keras_weights(autoencoder, weights)
         return autoencoder, encoder, decoder
 
-    def build_keras_on_data(self, weights, mean, scale):
+    def build_keras_on_data(self, weights, mean, scale, lower=None, upper=None):
         """Keras models in the data's units: ``(autoencoder, encoder, decoder)``.
 
-        The standardisation and its inverse are Keras ``Normalization`` layers
-        and the output activation an ``Activation`` layer: built-in layers only,
-        so ``keras.saving.save_model`` writes them and ``load_model`` reads them
-        without custom objects.
+        The standardisation and its inverse are Keras ``Normalization`` layers, the
+        output activation an ``Activation`` layer, and the bounds ``lower``/``upper``
+        (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror, from
+        ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers only, so
+        ``keras.saving.save_model`` writes them and ``load_model`` reads them without
+        custom objects.
         """
         from ._keras import import_keras
 
         keras = import_keras()
+        layers = keras.layers
         _, inner_encoder, inner_decoder = self.build_keras(weights=weights)
-        variance = np.full(self.n_features, float(scale) ** 2)
+        ones = np.ones(self.n_features)
         x = keras.Input((self.n_features,), name="features")
-        u = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
+        u = layers.Normalization(mean=mean, variance=ones * float(scale) ** 2, name="standardize")(x)
         encoder = keras.Model(x, inner_encoder(u), name="encoder")
         z = keras.Input((self.n_components,), name="code")
-        x_hat = keras.layers.Normalization(
-            mean=mean, variance=variance, invert=True, name="unstandardize"
+        x_hat = layers.Normalization(
+            mean=mean, variance=ones * float(scale) ** 2, invert=True, name="unstandardize"
         )(inner_decoder(z))
-        x_hat = keras.layers.Activation(self.output_activation, name="output")(x_hat)
+        x_hat = layers.Activation(self.output_activation, name="output")(x_hat)
+        lower = np.full(self.n_features, -np.inf) if lower is None else np.asarray(lower)
+        upper = np.full(self.n_features, np.inf) if upper is None else np.asarray(upper)
+        if np.isfinite(lower).any() or np.isfinite(upper).any():
+            # A finite stand-in for "no bound" (float32's range), to keep configs finite.
+            edge = float(np.finfo(np.float32).max) / 2
+            low = np.where(np.isfinite(lower), lower, -edge)
+            high = np.where(np.isfinite(upper), upper, edge)
+            to_low = layers.Normalization(mean=low, variance=ones, name="minus_lower")(x_hat)
+            rise = layers.ReLU(name="below_lower")(layers.Rescaling(-1.0, name="flip")(to_low))
+            x_hat = layers.Add(name="clip_lower")([x_hat, rise])
+            to_high = layers.Normalization(mean=high, variance=ones, name="minus_upper")(x_hat)
+            x_hat = layers.Subtract(name="clip_upper")(
+                [x_hat, layers.ReLU(name="above_upper")(to_high)]
+            )
         decoder = keras.Model(z, x_hat, name="decoder")
         autoencoder = keras.Model(x, decoder(encoder(x)), name="autoencoder")
         return autoencoder, encoder, decoder

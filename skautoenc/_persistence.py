@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._archive import ArchiveReader, UnsafeFileError, open_archive, write_archive
 from ._autoencoder import AutoencoderTransformer
-from ._state import check_values, expected_arrays, export_state, import_state
+from ._state import BOUND_ARRAYS, check_values, expected_arrays, export_state, import_state
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
 FORMAT_VERSION = 2
@@ -228,7 +228,16 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
     arrays = {}
     for name, (shape, dtype) in expected.items():
         dtypes = (dtype,) if dtype is not None else _OPTIMIZER_DTYPES
-        arrays[name] = reader.read_array(members[name], shape, dtypes)
+        arrays[name] = reader.read_array(
+            members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS
+        )
+    low, mean, high = arrays["output_min_"], arrays["mean_"], arrays["output_max_"]
+    if np.any(low > mean) or np.any(mean > high):  # bounds of the data hold its mean
+        reader.refuse(
+            "its output bounds do not contain the data's mean.",
+            "output_min_ <= mean_ <= output_max_",
+            "a bound beyond the mean",
+        )
     return arrays
 
 

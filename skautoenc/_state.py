@@ -27,6 +27,9 @@ VALUES = (
     "optimizer",
     "optimizer_variables",
 )
+# Per-feature arrays in the data's units (the bounds may be infinite: unbounded).
+DATA_ARRAYS = ("mean_", "output_min_", "output_max_")
+BOUND_ARRAYS = ("output_min_", "output_max_")
 WEIGHT_PREFIX = "weights/"
 OPTIMIZER_PREFIX = "optimizer/"
 
@@ -54,7 +57,7 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "optimizer": estimator._optimizer_name,
         "optimizer_variables": [name for name, _ in estimator._optimizer_state],
     }
-    arrays = {"mean_": np.asarray(estimator.mean_, dtype=np.float64)}
+    arrays = {name: np.asarray(getattr(estimator, name), np.float64) for name in DATA_ARRAYS}
     arrays.update({WEIGHT_PREFIX + name: w for name, w in fitted.weights.items()})
     arrays.update(
         {f"{OPTIMIZER_PREFIX}{i}": v for i, (_, v) in enumerate(estimator._optimizer_state)}
@@ -72,7 +75,9 @@ def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple,
     """
     network = network_for(estimator, values["n_features_in_"])
     shapes = network.weight_shapes()
-    expected: dict[str, tuple[tuple, str | None]] = {"mean_": ((network.n_features,), "float64")}
+    expected: dict[str, tuple[tuple, str | None]] = {
+        name: ((network.n_features,), "float64") for name in DATA_ARRAYS
+    }
     expected.update({WEIGHT_PREFIX + name: (shape, "float32") for name, shape in shapes.items()})
     allowed = {(), *shapes.values()}
     for i, name in enumerate(values["optimizer_variables"]):
@@ -104,7 +109,16 @@ def import_state(estimator, values: dict[str, Any], arrays: dict[str, np.ndarray
         "history_": values["history_"],
         "fallback_to_pca_": values["fallback_to_pca_"],
         "pca_validation_loss_": values["pca_validation_loss_"],
-        "_fitted": FittedNetwork(network, weights, arrays["mean_"], values["scale_"]),
+        "output_min_": arrays["output_min_"],
+        "output_max_": arrays["output_max_"],
+        "_fitted": FittedNetwork(
+            network,
+            weights,
+            arrays["mean_"],
+            values["scale_"],
+            arrays["output_min_"],
+            arrays["output_max_"],
+        ),
         "_optimizer_state": optimizer,
         "_optimizer_name": values["optimizer"],
     }

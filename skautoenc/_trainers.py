@@ -82,25 +82,30 @@ class _Trainer:
         self._compile()
 
     # ------------------------------------------------------------ shared math
-    def row_losses(self, u, u_hat, mean, scale):
+    # A "frame" is (mean, scale, lower, upper): the standardisation of the rows and the
+    # bounds of the reconstruction in standardised units (infinite where unbounded).
+    def row_losses(self, u, u_hat, frame):
         """Per-row reconstruction loss; mse/mae/huber in standardised units."""
         ops, losses = self.keras.ops, self.keras.losses
+        mean, scale, lower, upper = frame
         activation = self.recipe.network.output_activation
-        kind = self.recipe.loss
-        if kind == "binary_crossentropy" or activation != "linear":
+        if activation != "linear":
             x_hat = self.keras.activations.get(activation)(mean + scale * u_hat)
-            if kind == "binary_crossentropy":
-                return losses.binary_crossentropy(mean + scale * u, x_hat)
             u_hat = (x_hat - mean) / scale
+        u_hat = ops.clip(u_hat, lower, upper)
+        kind = self.recipe.loss
+        if kind == "binary_crossentropy":  # on the data, in [0, 1]
+            return losses.binary_crossentropy(mean + scale * u, mean + scale * u_hat)
         if kind == "mse":
             return losses.mean_squared_error(u, u_hat)
         if kind == "mae":
             return losses.mean_absolute_error(u, u_hat)
         return ops.mean(losses.huber(u[..., None], u_hat[..., None]), axis=-1)
 
-    def corrupt(self, u, mean, scale, level):
+    def corrupt(self, u, frame, level):
         """Training-time corruption of standardised rows (none, Gaussian, masking)."""
         keras = self.keras
+        mean, scale = frame[0], frame[1]
         if self.recipe.corruption == "gaussian":
             return u + level * keras.random.normal(keras.ops.shape(u), seed=self.seed_generator)
         if self.recipe.corruption == "masking":
@@ -156,7 +161,7 @@ class _Trainer:
     def sync(self):
         """Make ``self.model``'s variables current (for callbacks); a no-op when stateful."""
 
-    def train_epoch(self, U, mean, scale, level, U_val=None):
+    def train_epoch(self, U, frame, level, U_val=None):
         """One pass over the rows of ``U`` (float32, standardised).
 
         Returns the mean training loss and, when ``U_val`` is given, the per-row
@@ -164,7 +169,7 @@ class _Trainer:
         """
         raise NotImplementedError
 
-    def evaluate(self, U, mean, scale) -> np.ndarray:
+    def evaluate(self, U, frame) -> np.ndarray:
         """Per-row loss of the current weights on ``U``, without corruption."""
         raise NotImplementedError
 
@@ -178,78 +183,76 @@ class _TensorFlowTrainer(_Trainer):
         model, optimizer = self.model, self.optimizer
         variables = model.trainable_variables
 
-        def evaluate(U, mean, scale):
-            return self.row_losses(U, model(U), mean, scale)
+        def evaluate(U, frame):
+            return self.row_losses(U, model(U), frame)
 
-        def epoch(U, U_val, mean, scale, level):
+        def epoch(U, U_val, frame, level):
             n_rows = tf.shape(U)[0]
             total = tf.constant(0.0)
             for start in tf.range(0, n_rows, batch_size):
                 u = U[start : start + batch_size]
                 with tf.GradientTape() as tape:
-                    u_hat = model(self.corrupt(u, mean, scale, level), training=True)
-                    loss = tf.reduce_mean(self.row_losses(u, u_hat, mean, scale))
+                    u_hat = model(self.corrupt(u, frame, level), training=True)
+                    loss = tf.reduce_mean(self.row_losses(u, u_hat, frame))
                 optimizer.apply(tape.gradient(loss, variables), variables)
                 total += loss * tf.cast(tf.shape(u)[0], tf.float32)
-            return total / tf.cast(n_rows, tf.float32), evaluate(U_val, mean, scale)
+            return total / tf.cast(n_rows, tf.float32), evaluate(U_val, frame)
 
         # Concrete functions: calling them skips tf.function's argument binding,
         # a noticeable share of a small epoch.
         rows = tf.TensorSpec([None, n_features], tf.float32)
-        mean = tf.TensorSpec([n_features], tf.float32)
+        vector = tf.TensorSpec([n_features], tf.float32)
         scalar = tf.TensorSpec([], tf.float32)
-        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, mean, scalar, scalar)
-        self._evaluate = tf.function(evaluate).get_concrete_function(rows, mean, scalar)
+        frame = (vector, scalar, vector, vector)
+        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar)
+        self._evaluate = tf.function(evaluate).get_concrete_function(rows, frame)
         self._tf = tf
 
-    def train_epoch(self, U, mean, scale, level, U_val=None):
+    def train_epoch(self, U, frame, level, U_val=None):
         tf = self._tf
         empty = U_val is None
         loss, rows = self._epoch(
             tf.constant(U),
             tf.constant(U[:0] if empty else U_val),
-            tf.constant(mean),
-            tf.constant(scale, tf.float32),
+            _frame32(frame),
             tf.constant(level, tf.float32),
         )
         return float(loss), None if empty else rows.numpy()
 
-    def evaluate(self, U, mean, scale):
-        tf = self._tf
-        return self._evaluate(
-            tf.constant(U), tf.constant(mean), tf.constant(scale, tf.float32)
-        ).numpy()
+    def evaluate(self, U, frame):
+        return self._evaluate(self._tf.constant(U), _frame32(frame)).numpy()
 
 
 class _TorchTrainer(_Trainer):
     def _compile(self):
         pass
 
-    def train_epoch(self, U, mean, scale, level, U_val=None):
+    def train_epoch(self, U, frame, level, U_val=None):
         import torch
 
         ops = self.keras.ops
         variables = self.model.trainable_variables
-        mean, total = ops.convert_to_tensor(mean), 0.0
+        tensors, total = tuple(ops.convert_to_tensor(v) for v in _frame32(frame)), 0.0
         for start in range(0, U.shape[0], self.recipe.batch_size):
             u = ops.convert_to_tensor(U[start : start + self.recipe.batch_size])
             self.model.zero_grad()
-            u_hat = self.model(self.corrupt(u, mean, scale, level), training=True)
-            loss = ops.mean(self.row_losses(u, u_hat, mean, scale))
+            u_hat = self.model(self.corrupt(u, tensors, level), training=True)
+            loss = ops.mean(self.row_losses(u, u_hat, tensors))
             loss.backward()
             with torch.no_grad():
                 self.optimizer.apply([v.value.grad for v in variables], variables)
             total += float(loss) * u.shape[0]
-        rows = None if U_val is None else self.evaluate(U_val, mean, scale)
+        rows = None if U_val is None else self.evaluate(U_val, frame)
         return total / U.shape[0], rows
 
-    def evaluate(self, U, mean, scale):
+    def evaluate(self, U, frame):
         import torch
 
         ops = self.keras.ops
         with torch.no_grad():
             u = ops.convert_to_tensor(U)
-            rows = self.row_losses(u, self.model(u), ops.convert_to_tensor(mean), scale)
+            tensors = tuple(ops.convert_to_tensor(v) for v in _frame32(frame))
+            rows = self.row_losses(u, self.model(u), tensors)
         return ops.convert_to_numpy(rows)
 
 
@@ -262,26 +265,24 @@ class _JaxTrainer(_Trainer):
         keras, model, optimizer = self.keras, self.model, self.optimizer
         seed_variable = self.seed_generator.state
 
-        def loss_and_updates(trainable, non_trainable, u, u_in, mean, scale):
+        def loss_and_updates(trainable, non_trainable, u, u_in, frame):
             u_hat, non_trainable = model.stateless_call(
                 trainable, non_trainable, u_in, training=True
             )
-            return keras.ops.mean(self.row_losses(u, u_hat, mean, scale)), non_trainable
+            return keras.ops.mean(self.row_losses(u, u_hat, frame)), non_trainable
 
         gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
 
-        def steps(state, batches, mean, scale, level):
+        def steps(state, batches, frame, level):
             def step(i, carry):
                 trainable, non_trainable, optimizer_vars, seed, total = carry
                 u = batches[i]
                 with keras.StatelessScope(state_mapping=[(seed_variable, seed)]) as scope:
-                    u_in = self.corrupt(u, mean, scale, level)
+                    u_in = self.corrupt(u, frame, level)
                 seed = scope.get_current_value(seed_variable)
                 if seed is None:  # no corruption: the seed was not used
                     seed = carry[3]
-                (loss, non_trainable), grads = gradient(
-                    trainable, non_trainable, u, u_in, mean, scale
-                )
+                (loss, non_trainable), grads = gradient(trainable, non_trainable, u, u_in, frame)
                 trainable, optimizer_vars = optimizer.stateless_apply(
                     optimizer_vars, grads, trainable
                 )
@@ -292,9 +293,9 @@ class _JaxTrainer(_Trainer):
 
         self._steps = jax.jit(steps)
 
-        def evaluate(trainable, non_trainable, U, mean, scale):
+        def evaluate(trainable, non_trainable, U, frame):
             u_hat, _ = model.stateless_call(trainable, non_trainable, U)
-            return self.row_losses(U, u_hat, mean, scale)
+            return self.row_losses(U, u_hat, frame)
 
         self._evaluate = jax.jit(evaluate)
 
@@ -338,12 +339,12 @@ class _JaxTrainer(_Trainer):
         self.sync()
         return super().optimizer_variables()
 
-    def train_epoch(self, U, mean, scale, level, U_val=None):
+    def train_epoch(self, U, frame, level, U_val=None):
         batch_size = self.recipe.batch_size
         n_batches = U.shape[0] // batch_size  # the incomplete last batch is skipped
         batches = U[: n_batches * batch_size].reshape(n_batches, batch_size, -1)
         total, state = 0.0, self.state
-        args = (np.asarray(mean, np.float32), np.float32(scale), np.float32(level))
+        args = (_frame32(frame), np.float32(level))
         for start in range(0, n_batches, _JAX_STEPS_PER_CALL):
             chunk = batches[start : start + _JAX_STEPS_PER_CALL]
             if len(chunk) < _JAX_STEPS_PER_CALL:  # one step at a time: one more trace only
@@ -354,16 +355,25 @@ class _JaxTrainer(_Trainer):
                 state, loss = self._steps(state, chunk, *args)
                 total += float(loss)
         self.state = state
-        rows = None if U_val is None else self.evaluate(U_val, mean, scale)
+        rows = None if U_val is None else self.evaluate(U_val, frame)
         return total / max(n_batches, 1), rows
 
-    def evaluate(self, U, mean, scale):
+    def evaluate(self, U, frame):
         # Padded to a multiple of the batch size: a few traces serve every size.
         n_rows = U.shape[0]
         padded = -(-n_rows // self.recipe.batch_size) * self.recipe.batch_size
         U = np.concatenate([U, np.zeros((padded - n_rows, U.shape[1]), U.dtype)])
         trainable, non_trainable, _, _ = self.state
-        rows = self._evaluate(
-            trainable, non_trainable, U, np.asarray(mean, np.float32), np.float32(scale)
-        )
+        rows = self._evaluate(trainable, non_trainable, U, _frame32(frame))
         return np.asarray(rows)[:n_rows]
+
+
+def _frame32(frame):
+    """A frame's arrays in float32 (infinite bounds stay infinite)."""
+    mean, scale, lower, upper = frame
+    return (
+        np.asarray(mean, np.float32),
+        np.float32(scale),
+        np.asarray(lower, np.float32),
+        np.asarray(upper, np.float32),
+    )

@@ -4,8 +4,8 @@ The network starts as PCA (see ``_network``). Training runs epochs of shuffled
 mini-batches; after ``n_iter_no_change`` epochs without a relative improvement of
 ``tol`` it goes back to the best weights so far with a third of the learning rate
 (twice), then stops. With a validation split, the best epoch is kept only if its
-held-out loss beats the start's clearly: by twice the standard error of the paired
-per-row gain and by 2 % (``_significantly_better``); otherwise the fit returns the
+held-out loss beats the start's clearly: in a one-sided paired t-test over the rows
+at the 1 % level and by 2 % (``_significantly_better``); otherwise the fit returns the
 start itself, so that small or linear data get PCA's error rather than an
 overfitted network.
 """
@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 from ._trainers import Recipe, get_trainer
@@ -27,11 +28,11 @@ _BLOCK_ROWS = 1 << 14
 # On a plateau: learning rate x this factor, at most this many times, then stop.
 _LR_FACTOR = 0.3
 _LR_REDUCTIONS = 2
-# The trained network must beat the start on held-out rows by this many standard
-# errors of the paired per-row gain, and by this fraction of the start's loss: a
-# smaller gain is within what picking the best of many epochs on few rows can
-# produce by chance (see benchmarks/bench_vs_pca.py), and not worth a nonlinear model.
-_SIGNIFICANCE = 2.0
+# The trained network must beat the start on held-out rows in a one-sided paired
+# t-test at this level, and by this fraction of the start's loss: a smaller or less
+# certain gain is within what picking the best of many epochs on few rows produces by
+# chance (see benchmarks/bench_vs_pca.py), and not worth a nonlinear model.
+_SIGNIFICANCE_LEVEL = 0.01
 _MIN_RELATIVE_GAIN = 0.02
 
 # Keras' variables and optimizer state are shared by the fits of one structure
@@ -108,22 +109,25 @@ def train(
     U_train: np.ndarray,
     U_val: np.ndarray | None,
     *,
-    mean: np.ndarray,
-    scale: float,
+    frame: tuple,
     rng: np.random.RandomState,
     optimizer_state=None,
 ) -> Result:
-    """Train from ``start`` on standardised rows; select on ``U_val`` when given."""
-    mean32 = np.asarray(mean, dtype=np.float32)
+    """Train from ``start`` on standardised rows; select on ``U_val`` when given.
+
+    ``frame`` is ``(mean, scale, lower, upper)``: the standardisation and the
+    reconstruction's bounds in standardised units. The start is measured without
+    bounds: it is PCA itself, the reference the trained network must beat.
+    """
     with _fit_lock:
         trainer = get_trainer(settings.recipe)
         trainer.reset(start, optimizer_state, settings.learning_rate, rng.randint(2**31 - 1))
-        return _Loop(settings, trainer, mean32, scale).run(start, U_train, U_val, rng)
+        return _Loop(settings, trainer, frame).run(start, U_train, U_val, rng)
 
 
 class _Loop:
-    def __init__(self, settings, trainer, mean, scale):
-        self.settings, self.trainer, self.mean, self.scale = settings, trainer, mean, scale
+    def __init__(self, settings, trainer, frame):
+        self.settings, self.trainer, self.frame = settings, trainer, frame
         self.callbacks = None
         if settings.callbacks:
             keras = trainer.keras
@@ -141,7 +145,9 @@ class _Loop:
         start_rows = best_rows = None
         if U_val is not None:
             history["val_loss"] = []
-            start_rows = best_rows = trainer.evaluate(U_val, self.mean, self.scale)
+            mean, scale, lower, upper = self.frame
+            unbounded = (mean, scale, np.full_like(lower, -np.inf), np.full_like(upper, np.inf))
+            start_rows = best_rows = trainer.evaluate(U_val, unbounded)
             best = float(np.mean(start_rows))
         else:
             best = np.inf
@@ -151,9 +157,7 @@ class _Loop:
         for epoch in range(1, s.epochs + 1):
             self._callback("on_epoch_begin", epoch - 1)
             order = rng.permutation(U_train.shape[0])
-            loss, rows = trainer.train_epoch(
-                U_train[order], self.mean, self.scale, s.noise_level, U_val
-            )
+            loss, rows = trainer.train_epoch(U_train[order], self.frame, s.noise_level, U_val)
             logs = {"loss": loss}
             score = loss
             if U_val is not None:
@@ -217,11 +221,12 @@ class _Loop:
 
 
 def _significantly_better(start_rows, best_rows) -> bool:
-    """Whether ``best_rows`` beat ``start_rows`` clearly (see ``_SIGNIFICANCE``)."""
+    """Whether ``best_rows`` beat ``start_rows`` clearly (see ``_SIGNIFICANCE_LEVEL``)."""
     if best_rows is start_rows or len(start_rows) < 2:
         return False
     start = np.asarray(start_rows, np.float64)
     gain = start - np.asarray(best_rows, np.float64)
     error = gain.std(ddof=1) / np.sqrt(len(gain))
-    needed = max(_SIGNIFICANCE * error, _MIN_RELATIVE_GAIN * start.mean())
+    critical = stats.t.ppf(1 - _SIGNIFICANCE_LEVEL, df=len(gain) - 1)
+    needed = max(critical * error, _MIN_RELATIVE_GAIN * start.mean())
     return bool(gain.mean() > needed)

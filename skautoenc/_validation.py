@@ -47,14 +47,18 @@ def network_for(estimator, n_features: int) -> Network:
             "hidden_layer_sizes must be a sequence of positive ints, e.g. (128,) or "
             f"(256, 64), or () for a linear autoencoder. Received: {sizes!r}."
         )
-    for name in ("activation", "output_activation"):
-        _check_activation(name, getattr(estimator, name))
+    _check_activation("activation", estimator.activation)
+    if estimator.output_activation != "auto":
+        _check_activation("output_activation", estimator.output_activation)
     return Network(
         n_features=int(n_features),
         n_components=int(k),
         hidden_layer_sizes=tuple(int(size) for size in sizes),
         activation=estimator.activation,
-        output_activation=estimator.output_activation,
+        # "auto" is linear, with bounds (see _fitting.output_bounds).
+        output_activation="linear"
+        if estimator.output_activation == "auto"
+        else estimator.output_activation,
     )
 
 

@@ -166,3 +166,14 @@ def test_concurrent_threads_get_the_serial_results(fitted, X):
         for got in repeats:
             for a, b in zip(expected, got, strict=True):
                 np.testing.assert_array_equal(a, b)  # same process, same code, same rows
+
+
+def test_the_keras_model_applies_the_bounds_too():
+    X = np.clip(np.random.RandomState(1).normal(size=(100, 6)), 0, 1)
+    est = AutoencoderTransformer(
+        2, hidden_layer_sizes=(8,), epochs=3, early_stopping=False, random_state=0
+    ).fit(X)
+    assert np.isfinite(est.output_min_).all()
+    assert np.isfinite(est.output_max_).all()
+    wide = (4 * X - 2).astype(np.float32)  # reconstructions beyond the bounds get clipped
+    np.testing.assert_allclose(keras_output(est.model_, wide), est.denoise(wide), **F32)

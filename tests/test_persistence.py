@@ -423,9 +423,9 @@ def test_saved_file_layout(fitted, saved):
     assert document["params"]["hidden_layer_sizes"] == [8]
     assert document["fitted"]["feature_names_in_"] == list(fitted.feature_names_in_)
     arrays = document["arrays"]
-    assert set(arrays) == {"mean_"} | {f"weights/{n}" for n in fitted.weights_} | {
-        f"optimizer/{i}" for i in range(len(fitted._optimizer_state))
-    }
+    assert set(arrays) == {"mean_", "output_min_", "output_max_"} | {
+        f"weights/{n}" for n in fitted.weights_
+    } | {f"optimizer/{i}" for i in range(len(fitted._optimizer_state))}
     assert set(infos) == {JSON_MEMBER, *arrays.values()}
     assert infos[JSON_MEMBER].compress_type == zipfile.ZIP_DEFLATED
     assert all(infos[m].compress_type == zipfile.ZIP_STORED for m in arrays.values())
@@ -770,6 +770,17 @@ def test_non_finite_arrays_are_refused(saved, array_name, value):
     array = _array(saved, array_name).copy()
     array.flat[-1] = value
     _refused(_with_array(saved, array_name, array), "holds NaN or infinite values")
+
+
+@pytest.mark.parametrize("bound", ["output_min_", "output_max_"])
+def test_bounds_may_be_infinite_but_not_nan_nor_beyond_the_mean(saved, bound):
+    array = _array(saved, bound).copy()
+    array[0] = -np.inf if bound == "output_min_" else np.inf
+    skautoenc.load(io.BytesIO(_with_array(saved, bound, array)))  # infinite: no bound
+    array[0] = np.nan
+    _refused(_with_array(saved, bound, array), "holds NaN or infinite values")
+    crossed = np.full_like(array, 1e9 if bound == "output_min_" else -1e9)
+    _refused(_with_array(saved, bound, crossed), "do not contain the data's mean")
 
 
 def test_object_array_is_refused_without_unpickling(saved):

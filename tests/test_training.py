@@ -342,3 +342,36 @@ def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
     assert "cuInit" not in err
     assert "a real error" in err
     assert "something broke" in err
+
+
+# ------------------------------------------------------------------ bounds
+def test_output_bounds_are_the_edges_many_rows_take():
+    from skautoenc._fitting import output_bounds
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack(
+        [
+            np.clip(rng.normal(size=300), 0, None),  # a floor at 0 (half the rows)
+            rng.normal(size=300),  # continuous: no edge taken twice
+            rng.randint(0, 3, size=300),  # 0, 1, 2: both ends
+        ]
+    )
+    lower, upper = output_bounds(X, "auto")
+    np.testing.assert_array_equal(lower, [0.0, -np.inf, 0.0])
+    np.testing.assert_array_equal(upper, [np.inf, np.inf, 2.0])
+    assert np.isinf(output_bounds(X, "linear")).all()
+    # With few rows one row is a large share: it takes two rows to make an edge a bound.
+    assert np.isinf(output_bounds(rng.normal(size=(20, 2)), "auto")).all()
+
+
+def test_reconstructions_stay_within_the_bounds_and_pca_has_none():
+    X = np.clip(np.random.RandomState(0).normal(size=(200, 5)) + 0.5, 0, None)
+    est = fit(AutoencoderTransformer(2, **FAST), X)
+    assert (est.output_min_ == 0).all()
+    assert (est.denoise(3 * X - 2) >= 0).all()
+    linear = fit(AutoencoderTransformer(2, **{**FAST, "output_activation": "linear"}), X)
+    assert np.isinf(linear.output_min_).all()
+    pca = AutoencoderTransformer(2, random_state=0).fit(X[:8])  # too few rows: PCA itself
+    assert pca.fallback_to_pca_
+    assert np.isinf(pca.output_min_).all()
+    assert np.isinf(pca.output_max_).all()
