@@ -166,8 +166,8 @@ def output_bounds(X: np.ndarray, output_activation: str) -> tuple[np.ndarray, np
     low, high = np.min(X, axis=0), np.max(X, axis=0)
     # Two rows at least: with few rows, one row is a large share of them.
     needed = max(2, BOUND_SHARE * X.shape[0])
-    lower = np.where(np.count_nonzero(X == low, axis=0) >= needed, low, -np.inf)
-    upper = np.where(np.count_nonzero(X == high, axis=0) >= needed, high, np.inf)
+    lower = np.where(np.count_nonzero(np.equal(X, low), axis=0) >= needed, low, -np.inf)
+    upper = np.where(np.count_nonzero(np.equal(X, high), axis=0) >= needed, high, np.inf)
     return lower.astype(np.float64), upper.astype(np.float64)
 
 

@@ -153,12 +153,13 @@ class Network:
         layers = keras.layers
         _, inner_encoder, inner_decoder = self.build_keras(weights=weights)
         ones = np.ones(self.n_features)
+        variance = ones * float(scale) ** 2
         x = keras.Input((self.n_features,), name="features")
-        u = layers.Normalization(mean=mean, variance=ones * float(scale) ** 2, name="standardize")(x)
+        u = layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
         encoder = keras.Model(x, inner_encoder(u), name="encoder")
         z = keras.Input((self.n_components,), name="code")
         x_hat = layers.Normalization(
-            mean=mean, variance=ones * float(scale) ** 2, invert=True, name="unstandardize"
+            mean=mean, variance=variance, invert=True, name="unstandardize"
         )(inner_decoder(z))
         x_hat = layers.Activation(self.output_activation, name="output")(x_hat)
         lower = np.full(self.n_features, -np.inf) if lower is None else np.asarray(lower)
