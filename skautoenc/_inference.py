@@ -87,7 +87,8 @@ class FittedNetwork:
     network : Network
         The structure.
     weights : dict of str to ndarray
-        float32 arrays named as ``network.weight_shapes()``.
+        Arrays (float32 once trained; float64 for the PCA start) named as
+        ``network.weight_shapes()``.
     mean : ndarray of shape (n_features,)
         Subtracted from rows before encoding, added back after decoding.
     scale : float

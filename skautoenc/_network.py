@@ -238,5 +238,6 @@ def initial_weights(
             kernel = rng.uniform(-limit, limit, size=(layer.n_inputs, layer.units))
         weights[f"{layer.name}.kernel"] = kernel
         weights[f"{layer.name}.bias"] = np.zeros(layer.units)
-    shapes = network.weight_shapes()
-    return {name: weights[name].astype(np.float32) for name in shapes}
+    # float64: kept as the fitted model, this start is PCA to float64 precision (the
+    # trainer casts it to float32 for training).
+    return {name: weights[name].astype(np.float64) for name in network.weight_shapes()}

@@ -31,9 +31,6 @@ _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "a
 # Versions compared on load: a mismatch warns, it does not refuse.
 _CHECKED_VERSIONS = ("skautoenc", "scikit-learn", "numpy")
 _RANDOM_STATE_TAG = "numpy.random.RandomState"
-# The dtypes an optimizer variable may have (Keras' iteration counter is int64, and
-# int32 on JAX, whose default integers are 32-bit).
-_OPTIMIZER_DTYPES = ("float32", "int64", "int32")
 
 
 def save(estimator: AutoencoderTransformer, file) -> None:
@@ -217,7 +214,8 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
         )
     # Python ints: parameters such as hidden_layer_sizes=[2**62] must not wrap around.
     total = sum(
-        math.prod(shape) * (8 if dtype == "float64" else 4) for shape, dtype in expected.values()
+        math.prod(shape) * min(np.dtype(d).itemsize for d in dtypes)
+        for shape, dtypes in expected.values()
     )
     if total > reader.size:
         reader.refuse(
@@ -226,8 +224,7 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
             f"{total} bytes",
         )
     arrays = {}
-    for name, (shape, dtype) in expected.items():
-        dtypes = (dtype,) if dtype is not None else _OPTIMIZER_DTYPES
+    for name, (shape, dtypes) in expected.items():
         arrays[name] = reader.read_array(
             members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS
         )

@@ -31,6 +31,9 @@ VALUES = (
 DATA_ARRAYS = ("mean_", "output_min_", "output_max_")
 BOUND_ARRAYS = ("output_min_", "output_max_")
 WEIGHT_PREFIX = "weights/"
+WEIGHT_DTYPES = ("float32", "float64")
+# Keras' iteration counter is int64, and int32 on JAX, whose default integers are 32-bit.
+OPTIMIZER_DTYPES = ("float32", "int64", "int32")
 OPTIMIZER_PREFIX = "optimizer/"
 
 
@@ -65,28 +68,24 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return values, arrays
 
 
-def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple, str | None]]:
-    """The arrays a file must hold for ``estimator``'s parameters: name -> (shape, dtype).
+def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple, tuple]]:
+    """The arrays a file must hold for ``estimator``'s parameters: name -> (shape, dtypes).
 
     Computed from the parameters and ``values`` alone, before anything is read,
-    so that a file declaring other shapes is refused before allocation. Each
-    optimizer variable has the shape of a weight, or none (a scalar); its
-    dtype is checked when read (``None`` here).
+    so that a file declaring other shapes is refused before allocation. Weights are
+    float32 once trained, float64 when the fit kept PCA's start (exactly PCA); each
+    optimizer variable has the shape of a weight, or none (a scalar).
     """
     network = network_for(estimator, values["n_features_in_"])
     shapes = network.weight_shapes()
-    expected: dict[str, tuple[tuple, str | None]] = {
-        name: ((network.n_features,), "float64") for name in DATA_ARRAYS
-    }
-    expected.update({WEIGHT_PREFIX + name: (shape, "float32") for name, shape in shapes.items()})
-    allowed = {(), *shapes.values()}
+    expected = {name: ((network.n_features,), ("float64",)) for name in DATA_ARRAYS}
+    expected.update(
+        {WEIGHT_PREFIX + name: (shape, WEIGHT_DTYPES) for name, shape in shapes.items()}
+    )
     for i, name in enumerate(values["optimizer_variables"]):
         suffix = name.rsplit("/", 1)[-1]
         matching = [s for n, s in shapes.items() if suffix.startswith(n.replace(".", "_"))]
-        shape = matching[0] if matching else ()
-        if shape not in allowed:  # pragma: no cover - matching only yields allowed shapes
-            raise ValueError(f"optimizer variable {name!r} has no weight to match")
-        expected[f"{OPTIMIZER_PREFIX}{i}"] = (shape, None)
+        expected[f"{OPTIMIZER_PREFIX}{i}"] = (matching[0] if matching else (), OPTIMIZER_DTYPES)
     return expected
 
 

@@ -714,14 +714,14 @@ def test_huge_n_features_is_refused_before_allocation(saved):
     [
         ("weights/encoder_hidden_0.kernel", np.zeros((6, 9), np.float32), "shape (6, 8)"),
         ("weights/encoder_hidden_0.kernel", np.zeros((8, 6), np.float32), "shape (6, 8)"),
-        ("weights/encoder_hidden_0.kernel", np.zeros((6, 8), np.float64), "dtype float32"),
+        ("weights/encoder_hidden_0.kernel", np.zeros((6, 8), np.float16), "dtype float32"),
         ("weights/encoder_hidden_0.kernel", np.zeros((6, 8), ">f4"), "dtype float32"),
         ("weights/encoder_hidden_0.bias", np.zeros((8, 1), np.float32), "shape (8,)"),
         ("mean_", np.zeros(6, np.float32), "dtype float64"),
         ("optimizer/0", np.zeros(3, np.int64), "shape ()"),
         ("optimizer/0", np.array("x"), "float32 or int64 or int32"),
     ],
-    ids=["wider", "transposed", "float64", "big-endian", "2-d bias", "mean32", "1-d", "str"],
+    ids=["wider", "transposed", "float16", "big-endian", "2-d bias", "mean32", "1-d", "str"],
 )
 def test_array_that_disagrees_with_the_params_is_refused(saved, array_name, array, match):
     _refused(_with_array(saved, array_name, array), match)
