@@ -26,11 +26,14 @@ def parse_args_and_import_keras(parser: argparse.ArgumentParser):
 
 
 def hand_written_autoencoder(keras, n_features: int, hidden: int, n_components: int):
-    """The baseline the library is timed against: the same autoencoder, written out in Keras.
+    """The baseline the library is timed against: the seed notebook's autoencoder in Keras.
 
     ``n_features -> hidden -> n_components -> hidden -> n_features``, relu hidden
-    layers, a linear code and a sigmoid output, as ``AutoencoderTransformer``
-    builds it; not compiled.
+    layers, a linear code and a sigmoid output (for data in [0, 1]); not compiled.
+    ``AutoencoderTransformer(hidden_layer_sizes=(hidden,))`` differs: it adds a
+    linear, PCA-initialised path from the input to the code and from the code to
+    the output, and its output is by default linear, clipped to the bounds the
+    training data show (``output_activation="auto"``).
     """
     return keras.Sequential(
         [

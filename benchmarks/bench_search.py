@@ -1,29 +1,38 @@
-"""Grid-search wall time at n_jobs=1, n_jobs=2 (loky, threading) and on Dask; RSS per fit.
+"""Grid search with the autoencoder vs with PCA, side by side; RSS per fit; n_jobs=2 threads.
 
-The grid: ``n_components`` [2, 8] x ``hidden_layer_sizes`` [(16,), (32,), (64,)] on
-scikit-learn's digits (1,797 rows), 3-fold, ``refit=False`` (so every configuration
-times the same 18 fits). Each configuration runs in a fresh Python process, so that
-the ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` variables are read when
-TensorFlow starts and the workers start cold:
+1. Search: ``MinMaxScaler -> reducer -> LogisticRegression(max_iter=1000)`` in
+   ``GridSearchCV(pipeline, {"reducer__n_components": [2, 4, 8, 16]}, cv=3)`` on
+   scikit-learn's digits (12 fits and the refit), with reducer = ``PCA()`` and
+   ``AutoencoderTransformer(random_state=0)`` (defaults). The first autoencoder
+   search in the process is reported on its own (``cold``: it traces one training
+   function per ``n_components``; Keras is imported before); then both searches
+   alternate ``--repeats`` times. Targets: warm median wall time AE / PCA <= 5x;
+   the AE's best CV accuracy >= PCA's.
+2. Memory: the RSS of one fresh process over ``--fits`` consecutive default fits
+   on digits (``AutoencoderTransformer(8, random_state=i).fit``, each estimator
+   dropped after its fit), as MB (10**6 bytes) gained per fit over the last half
+   of the fits (target <= 0.5 MB/fit), next to the same count of fits of
+   ``_common.hand_written_autoencoder`` (64 -> 128 -> 8, compiled, 5 epochs each,
+   no ``clear_session``) to tell the library's growth from Keras'.
+3. Parallel: the autoencoder search with ``n_jobs=2`` (loky), twice (cold workers,
+   then the same workers warm), its wall time against the ``n_jobs=1`` warm median,
+   whether its CV scores equal the ``n_jobs=1`` search's, and the threads each
+   worker runs afterwards (from ``/proc/self/task``, Linux) with the variables
+   that size TensorFlow's pools: joblib sets ``OMP_NUM_THREADS``
+   in its workers and the library passes it on to ``TF_NUM_INTRAOP_THREADS`` /
+   ``TF_NUM_INTEROP_THREADS``.
 
-- ``cold``: the first search, worker start-up and their TensorFlow import included
-  (what a one-off ``search.fit`` costs);
-- ``warm``: the median of ``--repeats`` further searches on the same workers.
-
-Ratios are to ``n_jobs=1`` measured in the same run. The script also prints the
-threads each worker runs after a fit (Linux only), whether every configuration found
-the same ``cv_results_``, and the RSS of one process over ``--fits`` consecutive fits,
-next to the same model hand-written in Keras (to tell the library's growth from
-Keras'). Timings on a shared machine are noisy: compare ratios, not seconds.
-
-Run: ``python benchmarks/bench_search.py [--repeats 2] [--fits 50] [--epochs 10]
-[--no-dask] [--no-memory] [--no-search] [--only CONFIG ...]``.
+Timings on a shared machine are noisy: compare ratios, not seconds. Run:
+``python benchmarks/bench_search.py [--repeats 3] [--fits 200] [--no-memory]
+[--no-parallel] [--quick] [--backend jax]``. ``--quick``: 1 repeat, 20 fits, one
+parallel search.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import json
 import os
 import subprocess
@@ -32,26 +41,171 @@ import time
 import warnings
 
 import numpy as np
+from _common import hand_written_autoencoder, parse_args_and_import_keras
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
 
-GRID = {"n_components": [2, 8], "hidden_layer_sizes": [(16,), (32,), (64,)]}
-ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-# name: (how to run the search, extra environment)
-CONFIGS = {
-    "n_jobs=1": ("sequential", {}),
-    "n_jobs=1, TF pools 1/1": ("sequential", ONE_THREAD),
-    "n_jobs=2 loky": ("loky", {}),
-    "n_jobs=2 loky, TF pools 1/1": ("loky", ONE_THREAD),
-    "n_jobs=2 threading": ("threading", {}),
-    "dask, 2 workers x 1 thread": ("dask", {}),
-}
+from skautoenc import AutoencoderTransformer
+
+GRID = {"reducer__n_components": [2, 4, 8, 16]}
+TIME_TARGET = 5.0
+MEMORY_TARGET_MB = 0.5
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 RESULT = "RESULT "
 
 
-# ------------------------------------------------------------ in a subprocess
+def search(reducer, n_jobs=1):
+    pipeline = Pipeline(
+        [
+            ("scale", MinMaxScaler()),
+            ("reducer", reducer),
+            ("classify", LogisticRegression(max_iter=1000)),
+        ]
+    )
+    return GridSearchCV(pipeline, GRID, cv=3, n_jobs=n_jobs)
+
+
+def timed_search(reducer, X, y, n_jobs=1):
+    grid = search(reducer, n_jobs)
+    start = time.perf_counter()
+    grid.fit(X, y)
+    return time.perf_counter() - start, grid
+
+
+def describe(grid):
+    return f"{grid.best_score_:.4f} at k={grid.best_params_['reducer__n_components']}"
+
+
+# ----------------------------------------------------------------- 1. search
+def search_section(args, X, y):
+    pca_times, ae_times = [], []
+    pca_seconds, pca_grid = timed_search(PCA(), X, y)  # also warms scikit-learn up
+    cold_seconds, ae_grid = timed_search(AutoencoderTransformer(random_state=0), X, y)
+    for _ in range(args.repeats):
+        pca_seconds, pca_grid = timed_search(PCA(), X, y)
+        pca_times.append(pca_seconds)
+        ae_seconds, ae_grid = timed_search(AutoencoderTransformer(random_state=0), X, y)
+        ae_times.append(ae_seconds)
+    pca_median, ae_median = float(np.median(pca_times)), float(np.median(ae_times))
+    ratio = ae_median / pca_median
+    worst = max(ae / pca for ae, pca in zip(ae_times, pca_times, strict=True))
+    print(
+        f"\nGridSearchCV(MinMaxScaler -> reducer -> LogisticRegression, "
+        f"n_components {GRID['reducer__n_components']}, cv=3) on digits {X.shape}; "
+        f"warm = median of {args.repeats}"
+    )
+    print(f"{'reducer':<28}{'cold s':>8}{'warm s':>8}{'ratio':>7}  best CV accuracy")
+    print(f"{'PCA()':<28}{'':>8}{pca_median:>8.2f}{1:>7.2f}  {describe(pca_grid)}")
+    print(
+        f"{'AutoencoderTransformer()':<28}{cold_seconds:>8.2f}{ae_median:>8.2f}{ratio:>7.2f}  "
+        f"{describe(ae_grid)}"
+    )
+    print(
+        f"time AE / PCA: {ratio:.2f} (target <= {TIME_TARGET:.0f} "
+        f"{'ok' if ratio <= TIME_TARGET else 'MISSED'}; worst pair {worst:.2f}, "
+        f"cold {cold_seconds / pca_median:.2f})"
+    )
+    better = ae_grid.best_score_ >= pca_grid.best_score_
+    print(
+        f"best CV accuracy AE {ae_grid.best_score_:.4f} vs PCA {pca_grid.best_score_:.4f} "
+        f"(target AE >= PCA {'ok' if better else 'MISSED'})"
+    )
+    by_k = zip(
+        GRID["reducer__n_components"],
+        pca_grid.cv_results_["mean_test_score"],
+        ae_grid.cv_results_["mean_test_score"],
+        strict=True,
+    )
+    print(
+        "  mean CV accuracy per k (PCA / AE): "
+        + ", ".join(f"{k}: {p:.3f} / {a:.3f}" for k, p, a in by_k)
+    )
+    return ae_median, ae_grid
+
+
+# ----------------------------------------------------------------- 2. memory
+def rss_bytes():
+    """This process's resident set size (psutil when installed, else /proc/self/statm)."""
+    try:
+        import psutil
+    except ImportError:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return psutil.Process().memory_info().rss
+
+
+def run_memory(kind, n_fits, keras):
+    """RSS after each of ``n_fits`` fits, every model dropped after its fit."""
+    X = load_digits().data / 16.0
+    rss, seconds = [], []
+    for i in range(n_fits):
+        start = time.perf_counter()
+        if kind == "skautoenc":
+            est = AutoencoderTransformer(8, random_state=i).fit(X)
+            del est
+        else:
+            keras.utils.set_random_seed(i)
+            model = hand_written_autoencoder(keras, 64, 128, 8)
+            model.compile(optimizer="adam", loss="mse")
+            model.fit(X, X, batch_size=128, epochs=5, verbose=0)
+            del model
+        gc.collect()
+        seconds.append(time.perf_counter() - start)
+        rss.append(rss_bytes())
+    return {"rss": rss, "seconds": seconds}
+
+
+def in_subprocess(argv):
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT):
+            return json.loads(line[len(RESULT) :])
+    sys.stderr.write(done.stderr[-4000:])
+    raise RuntimeError(f"{argv} failed with exit status {done.returncode}")
+
+
+def memory_section(args):
+    n = args.fits
+    half = n // 2
+    marks = sorted({1, 5, 10, half, n} & set(range(1, n + 1)))
+    print(f"\nRSS of a fresh process over {n} consecutive fits on digits (MB)")
+    print(f"{'after fit':<34}" + "".join(f"{m:>7}" for m in marks) + "   MB/fit, last half")
+    kinds = {
+        "skautoenc": "AutoencoderTransformer(8)",
+        "keras": "hand-written Keras, 5 epochs",
+    }
+    growth = {}
+    for kind, label in kinds.items():
+        result = in_subprocess(["--memory", kind, "--fits", str(n)])
+        rss = np.asarray(result["rss"]) / 1e6
+        growth[kind] = (rss[-1] - rss[half - 1]) / max(n - half, 1)
+        print(
+            f"{label:<34}"
+            + "".join(f"{rss[m - 1]:>7.0f}" for m in marks)
+            + f"   {growth[kind]:>6.3f}  (median fit {np.median(result['seconds']):.2f} s)"
+        )
+    ok = growth["skautoenc"] <= MEMORY_TARGET_MB
+    print(
+        f"skautoenc: {growth['skautoenc']:.3f} MB/fit over fits {half + 1}..{n} "
+        f"(target <= {MEMORY_TARGET_MB} {'ok' if ok else 'MISSED'}); hand-written Keras "
+        f"{growth['keras']:.3f} MB/fit"
+    )
+
+
+# --------------------------------------------------------------- 3. parallel
 def thread_report():
-    """This process's threads by name, and the thread-limiting variables it sees."""
-    report = {"pid": os.getpid()}
-    report.update({k: os.environ.get(k) for k in ("OMP_NUM_THREADS", *ONE_THREAD)})
+    """This process's threads by name, and the variables that size its thread pools."""
+    report = {"pid": os.getpid(), **{k: os.environ.get(k) for k in THREAD_VARIABLES}}
     if os.path.isdir("/proc/self/task"):
         names = collections.Counter()
         for task in os.listdir("/proc/self/task"):
@@ -65,229 +219,61 @@ def thread_report():
     return report
 
 
-def make_search(epochs):
-    from sklearn.model_selection import GridSearchCV
-
-    from skautoenc import AutoencoderTransformer
-
-    ae = AutoencoderTransformer(epochs=epochs, random_state=0)
-    return GridSearchCV(ae, GRID, cv=3, refit=False)
-
-
-def time_searches(kind, X, epochs, repeats):
+def parallel_section(args, X, y, sequential_median, sequential_grid):
     import joblib
 
-    def one():
-        search = make_search(epochs)
-        start = time.perf_counter()
-        if kind == "sequential":
-            search.set_params(n_jobs=1).fit(X)
-        elif kind == "loky":
-            search.set_params(n_jobs=2).fit(X)
-        elif kind == "threading":
-            with joblib.parallel_backend("threading", n_jobs=2):
-                search.set_params(n_jobs=2).fit(X)
-        else:
-            with joblib.parallel_backend("dask"):
-                search.fit(X)
-        return time.perf_counter() - start, search.cv_results_["mean_test_score"].tolist()
-
-    cold, scores = one()
-    warm = [one()[0] for _ in range(repeats)]
-    return {"cold": cold, "warm": warm, "scores": scores}
-
-
-def run_config(name, args):
-    from sklearn.exceptions import ConvergenceWarning
-
-    from skautoenc import AutoencoderTransformer
-    from skautoenc._keras import import_keras
-    from skautoenc.datasets import load_digits_images
-
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    import_keras()
-    X = load_digits_images().data
-    AutoencoderTransformer(epochs=1, random_state=0).fit(X[:64])  # parent warm-up
-    kind, _ = CONFIGS[name]
-    if kind == "dask":
-        from distributed import Client, LocalCluster
-
-        with (
-            LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            result = time_searches(kind, X, args.epochs, args.repeats)
-            workers = list(client.run(thread_report).values())
-    else:
-        result = time_searches(kind, X, args.epochs, args.repeats)
-        if kind == "loky":
-            import joblib
-
-            reports = joblib.Parallel(n_jobs=2)(joblib.delayed(thread_report)() for _ in range(8))
-            workers = list({report["pid"]: report for report in reports}.values())
-        else:
-            workers = [thread_report()]
-    result["workers"] = workers
-    return result
-
-
-def rss_mib():
-    try:
-        import psutil
-    except ImportError:
-        with open("/proc/self/status") as status:
-            line = next(line for line in status if line.startswith("VmRSS:"))
-        return int(line.split()[1]) / 1024
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def run_memory(kind, args):
-    """RSS after each of ``args.fits`` fits, every estimator dropped after its fit."""
-    import gc
-
-    from _common import hand_written_autoencoder
-    from sklearn.exceptions import ConvergenceWarning
-
-    from skautoenc import AutoencoderTransformer
-    from skautoenc._keras import import_keras
-    from skautoenc.datasets import load_digits_images
-
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    keras = import_keras()
-    X = load_digits_images().data[:300]
-    rss, seconds = [], []
-    for i in range(args.fits):
-        start = time.perf_counter()
-        if kind == "skautoenc":
-            est = AutoencoderTransformer(
-                n_components=8, hidden_layer_sizes=(32,), epochs=2, random_state=i
-            )
-            est.fit(X).transform(X)
-            del est
-        else:  # the same model, compile and fit, hand-written
-            keras.utils.set_random_seed(i)
-            model = hand_written_autoencoder(keras, 64, 32, 8)
-            model.compile(optimizer="adam", loss="mse", steps_per_execution=32)
-            model.fit(X, X, batch_size=32, epochs=2, verbose=0)
-            del model
-        gc.collect()
-        seconds.append(time.perf_counter() - start)
-        rss.append(rss_mib())
-    return {"rss": rss, "seconds": seconds}
-
-
-# --------------------------------------------------------------- the driver
-def in_subprocess(argv, env_extra):
-    env = {**os.environ, **env_extra}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    done = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith(RESULT):
-            return json.loads(line[len(RESULT) :])
-    sys.stderr.write(done.stderr[-4000:])
-    raise RuntimeError(f"{argv} failed with exit status {done.returncode}")
-
-
-def print_searches(args):
-    names = [n for n in CONFIGS if not (args.no_dask and CONFIGS[n][0] == "dask")]
-    if args.only:
-        names = ["n_jobs=1", *(n for n in names if n in args.only and n != "n_jobs=1")]
-    if not args.no_dask:
-        try:
-            import dask_ml  # noqa: F401
-            import distributed  # noqa: F401
-        except ImportError:
-            print("dask skipped: pip install 'skautoenc[dask]'")
-            names = [n for n in names if CONFIGS[n][0] != "dask"]
-    results = {}
-    for name in names:
-        argv = ["--run", name, "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
-        results[name] = in_subprocess(argv, CONFIGS[name][1])
-        print(f"  ran {name}", flush=True)
-
-    base = results["n_jobs=1"]
-    base_cold, base_warm = base["cold"], np.median(base["warm"])
-    n_fits = 2 * 3 * 3
-    print(
-        f"\n{n_fits} fits (2x3 grid, 3-fold, epochs<={args.epochs}, refit=False); "
-        f"warm = median of {args.repeats}"
-    )
-    header = f"{'configuration':<30}{'cold s':>8}{'ratio':>7}{'warm s':>8}{'ratio':>7}"
-    print(f"{header}  same scores  threads per process after a fit")
-    for name, result in results.items():
-        cold, warm = result["cold"], np.median(result["warm"])
-        same = "yes" if result["scores"] == base["scores"] else "NO"
-        threads = ", ".join(str(w.get("threads", "?")) for w in result["workers"])
-        print(
-            f"{name:<30}{cold:>8.1f}{cold / base_cold:>7.2f}{warm:>8.1f}"
-            f"{warm / base_warm:>7.2f}  {same:<11}  {threads}"
-        )
-    print("\nworker environment and threads by name:")
-    for name, result in results.items():
-        for worker in result["workers"]:
-            env = {k: worker.get(k) for k in ("OMP_NUM_THREADS", *ONE_THREAD)}
-            print(f"  {name:<30} {env} {worker.get('by_name')}")
-
-
-def print_memory(args):
-    print(f"\nRSS over {args.fits} consecutive fits in one process (MiB):")
-    marks = sorted({1, 5, 10, args.fits // 2, args.fits} & set(range(1, args.fits + 1)))
-    print(f"{'after fit':<28}" + "".join(f"{m:>8}" for m in marks) + "  growth 5->last, per fit")
-    for kind in ("skautoenc", "hand-written Keras"):
-        result = in_subprocess(["--memory", kind, "--fits", str(args.fits)], {})
-        rss = result["rss"]
-        growth = rss[-1] - rss[min(4, len(rss) - 1)]
-        per_fit = growth / max(len(rss) - 5, 1)
-        print(
-            f"{kind:<28}"
-            + "".join(f"{rss[m - 1]:>8.0f}" for m in marks)
-            + f"  {growth:>6.1f} MiB, {per_fit:.2f} MiB/fit"
-            + f" (median fit {np.median(result['seconds']):.2f} s)"
-        )
+    print("\nAutoencoderTransformer search with n_jobs=2 (loky)")
+    runs = ["cold workers"] + ([] if args.quick else ["warm workers"])
+    grid = None
+    for label in runs:
+        seconds, grid = timed_search(AutoencoderTransformer(random_state=0), X, y, n_jobs=2)
+        ratio = "" if sequential_median is None else f" = {seconds / sequential_median:.2f}x"
+        print(f"  {label:<14} {seconds:>7.2f} s{ratio} the n_jobs=1 warm median")
+    print(f"  best CV accuracy {describe(grid)}")
+    if sequential_grid is not None:
+        scores = grid.cv_results_["mean_test_score"]
+        same = np.array_equal(scores, sequential_grid.cv_results_["mean_test_score"])
+        print(f"  same CV scores as n_jobs=1: {'yes' if same else 'NO'}")
+    reports = joblib.Parallel(n_jobs=2)(joblib.delayed(thread_report)() for _ in range(8))
+    workers = list({report["pid"]: report for report in reports}.values())
+    main = thread_report()
+    print(f"  this process: {main['threads']} threads, {[main[k] for k in THREAD_VARIABLES]}")
+    for worker in workers:
+        variables = ", ".join(f"{k}={worker[k]}" for k in THREAD_VARIABLES)
+        print(f"  worker {worker['pid']}: {worker.get('threads', '?')} threads ({variables})")
+        print(f"    by name: {worker.get('by_name')}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2, help="warm searches per config")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--fits", type=int, default=50, help="fits for the RSS measurement")
-    parser.add_argument("--no-dask", action="store_true")
-    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="warm searches of each")
+    parser.add_argument("--fits", type=int, default=200, help="fits for the RSS measurement")
     parser.add_argument("--no-search", action="store_true")
-    parser.add_argument("--only", nargs="+", help="configurations to run besides n_jobs=1")
-    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-parallel", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="1 repeat, 20 fits")
     parser.add_argument("--memory", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run:
-        print(RESULT + json.dumps(run_config(args.run, args)))
-        return
+    args, keras = parse_args_and_import_keras(parser)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.quick:
+        args.repeats, args.fits = min(args.repeats, 1), min(args.fits, 20)
     if args.memory:
-        print(RESULT + json.dumps(run_memory(args.memory, args)))
+        print(RESULT + json.dumps(run_memory(args.memory, args.fits, keras)))
         return
-
-    from importlib.metadata import version
 
     print(
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; Keras "
-        f"{version('keras')}, backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
+        f"{keras.__version__}, backend {keras.backend.backend()}"
     )
+    X, y = load_digits(return_X_y=True)
+    sequential_median = sequential_grid = None
     if not args.no_search:
-        print_searches(args)
+        sequential_median, sequential_grid = search_section(args, X, y)
     if not args.no_memory:
-        print_memory(args)
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+        memory_section(args)
+    if not args.no_parallel:
+        parallel_section(args, X, y, sequential_median, sequential_grid)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,55 +1,305 @@
-"""Default AutoencoderTransformer vs PCA on digits: held-out reconstruction MSE.
+"""Default AutoencoderTransformer vs PCA on a development suite: held-out reconstruction MSE.
 
-The core issue's target: with only ``n_components`` set, on scikit-learn's digits
-scaled to [0, 1] (75/25 split), the autoencoder's held-out MSE is at most 0.75x
-PCA's at every k in {2, 4, 8, 16}, each fit taking seconds on 2 CPU cores.
-Run: ``python benchmarks/bench_vs_pca.py [--seeds 0 1 2]``.
+For every data set, in its raw units and MinMax-scaled (the scaler fitted on the
+training split), every seed (a 75/25 split each) and every k in a few steps from 2
+to n_features - 1 (2, 4, 8, 16, 32 below n_features, plus n_features - 1 when
+n_features <= 64), it fits ``PCA(k)`` and ``AutoencoderTransformer(k,
+random_state=seed)`` with the defaults on the training rows and prints one line
+per cell: both held-out MSEs (mean over all entries of the test rows, in the
+units the models were fitted in), the ratio AE/PCA, both fit times, the epochs
+run, whether the fit fell back to PCA (``fallback_to_pca_``) and whether it
+warned (``ConvergenceWarning``). Then the worst ratio with its cell, the median,
+the share of cells where the trained network was kept, and the targets:
+
+- digits (``load_digits().data / 16``): worst ratio over k in {2, 4, 8, 16} <= 0.55
+  for every seed. The script fits the 0..16 pixels: dividing by 16, a power of
+  two, leaves the standardised rows, hence both fits and the ratio, bit for bit
+  the same (checked);
+- mnist28 (digits upsampled to 28x28, / 16) at k = 16: ratio <= 0.40 for every seed;
+- every cell: ratio <= 1.000 as printed (the fallback to PCA should make this
+  hold). Cells above it are listed with the share of the variance PCA leaves
+  (``pca_share`` in the CSV); below 1e-9 they are flagged, as a fallback's float32
+  weights cannot resolve such a residual.
+
+Data sets: scikit-learn's digits, iris, wine, breast_cancer, diabetes (unscaled);
+``make_swiss_roll`` and ``make_s_curve`` (600 rows) lifted into 30 and 50 noisy
+dimensions by a fixed random linear map plus Gaussian noise (10 % of the lifted
+signal's standard deviation); statsmodels' macrodata, star98, fair, anes96 and
+modechoice (numeric columns; skipped with a note when statsmodels is missing: it
+is a development tool, not a dependency); mnist28.
+
+Keras is imported before the first fit, so fit times exclude importing
+TensorFlow, but the first fit of each network shape includes tracing its training
+function. Run: ``python benchmarks/bench_vs_pca.py [--datasets digits mnist28]
+[--seeds 0 1 2] [--quick] [--csv table.csv] [--backend jax]``. ``--quick``: one
+seed and k in {2, 4, 8, 16} only.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import importlib
+import time
+import warnings
 
+import numpy as np
+from _common import parse_args_and_import_keras
+from sklearn import datasets as skdatasets
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
 
-from skautoenc import AutoencoderTransformer, compare_with_pca
-from skautoenc.datasets import load_digits_images
+from skautoenc import AutoencoderTransformer
 
-TARGET = 0.75
+DIGITS_TARGET = 0.55
+DIGITS_KS = (2, 4, 8, 16)
+MNIST_TARGET = 0.40
+MNIST_K = 16
+CELL_TARGET = 1.0
+# Ratios are judged as printed, to three decimals: a fallback is PCA in float32
+# weights, whose held-out MSE differs from scikit-learn's float64 PCA by ~1e-7.
+CELL_TOLERANCE = 5e-4
+# Below this share of the variance, PCA's residual is under what float32 weights
+# resolve: a fallback's reconstruction then differs from PCA's by its rounding.
+FLOAT32_RESOLUTION = 1e-9
+STATSMODELS = ("macrodata", "star98", "fair", "anes96", "modechoice")
+
+
+# ------------------------------------------------------------------ data sets
+def _lifted(name, n_features):
+    """A 3-D manifold (600 rows) mapped linearly into ``n_features`` noisy dimensions."""
+    make = skdatasets.make_swiss_roll if name == "swissroll" else skdatasets.make_s_curve
+    X3, _ = make(600, random_state=0)
+    rng = np.random.RandomState(n_features)
+    lifted = X3 @ rng.normal(size=(3, n_features))
+    return lifted + rng.normal(scale=0.1 * lifted.std(), size=lifted.shape)
+
+
+def _statsmodels(name):
+    module = importlib.import_module(f"statsmodels.datasets.{name}")
+    frame = module.load_pandas().data.select_dtypes("number").dropna()
+    return frame.to_numpy(dtype=np.float64)
+
+
+def _mnist28():
+    images = skdatasets.load_digits().images
+    big = images.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
+    return big.reshape(len(big), 784) / 16.0
+
+
+LOADERS = {
+    "digits": lambda: skdatasets.load_digits().data,
+    "iris": lambda: skdatasets.load_iris().data,
+    "wine": lambda: skdatasets.load_wine().data,
+    "breast_cancer": lambda: skdatasets.load_breast_cancer().data,
+    "diabetes": lambda: skdatasets.load_diabetes(scaled=False).data,
+    "swissroll30": lambda: _lifted("swissroll", 30),
+    "swissroll50": lambda: _lifted("swissroll", 50),
+    "scurve30": lambda: _lifted("scurve", 30),
+    "scurve50": lambda: _lifted("scurve", 50),
+    **{name: (lambda name=name: _statsmodels(name)) for name in STATSMODELS},
+    "mnist28": _mnist28,
+}
+
+
+def components(n_features, quick):
+    ks = [k for k in (2, 4, 8, 16) if k < n_features]
+    if not quick:
+        ks += [k for k in (32,) if k < n_features]
+        if n_features <= 64 and n_features - 1 not in ks and n_features - 1 >= 1:
+            ks.append(n_features - 1)
+    return ks
+
+
+# ---------------------------------------------------------------- one cell
+def mse(X, X_hat):
+    return float(np.mean((np.asarray(X, np.float64) - X_hat) ** 2))
+
+
+def run_cell(X_train, X_test, k, seed):
+    start = time.perf_counter()
+    pca = PCA(k, random_state=seed).fit(X_train)
+    pca_seconds = time.perf_counter() - start
+    pca_mse = mse(X_test, pca.inverse_transform(pca.transform(X_test)))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        start = time.perf_counter()
+        ae = AutoencoderTransformer(k, random_state=seed).fit(X_train)
+        ae_seconds = time.perf_counter() - start
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    ae_mse = mse(X_test, ae.inverse_transform(ae.transform(X_test)))
+    variance = float(np.mean(np.var(X_train, axis=0)))
+    return {
+        "pca_mse": pca_mse,
+        "pca_share": pca_mse / variance if variance > 0 else 0.0,
+        "ae_mse": ae_mse,
+        "ratio": ae_mse / pca_mse if pca_mse > 0 else (1.0 if ae_mse == 0 else np.inf),
+        "pca_seconds": pca_seconds,
+        "ae_seconds": ae_seconds,
+        "epochs": int(ae.n_iter_),
+        "fallback": bool(ae.fallback_to_pca_),
+        "warned": warned,
+    }
+
+
+# ----------------------------------------------------------------- summary
+def cell_name(row):
+    return f"{row['dataset']}/{row['scaling']} seed {row['seed']} k={row['k']}"
+
+
+def worst_over(rows, **where):
+    chosen = [r for r in rows if all(r[key] in value for key, value in where.items())]
+    return max(chosen, key=lambda r: r["ratio"]) if chosen else None
+
+
+def print_target(label, rows, seeds, target, **where):
+    per_seed = [worst_over(rows, seed=(seed,), **where) for seed in seeds]
+    if any(row is None for row in per_seed):
+        print(f"{label}: not run (needs those data sets and k)")
+        return
+    worst = max(per_seed, key=lambda r: r["ratio"])
+    shown = ", ".join(f"seed {r['seed']} {r['ratio']:.3f} (k={r['k']})" for r in per_seed)
+    verdict = "ok" if worst["ratio"] <= target else "MISSED"
+    print(f"{label}: worst {worst['ratio']:.3f} <= {target} {verdict}  [{shown}]")
+
+
+def summarize(rows, seeds):
+    ratios = np.array([r["ratio"] for r in rows])
+    worst = max(rows, key=lambda r: r["ratio"])
+    kept = sum(not r["fallback"] for r in rows)
+    print(f"\n{len(rows)} cells")
+    print(f"worst ratio: {worst['ratio']:.3f} ({cell_name(worst)})")
+    print(f"median ratio: {np.median(ratios):.3f}")
+    print(
+        f"trained network kept in {kept}/{len(rows)} cells ({kept / len(rows):.0%}), "
+        f"fell back to PCA in {len(rows) - kept} ({(len(rows) - kept) / len(rows):.0%}); "
+        f"{sum(r['warned'] for r in rows)} fits warned (ConvergenceWarning)"
+    )
+    print(
+        f"AE fit seconds: median {np.median([r['ae_seconds'] for r in rows]):.2f}, "
+        f"max {max(r['ae_seconds'] for r in rows):.2f} "
+        f"({cell_name(max(rows, key=lambda r: r['ae_seconds']))})"
+    )
+    print("\ntargets:")
+    print_target(
+        f"digits (raw /16), worst over k in {DIGITS_KS}",
+        rows,
+        seeds,
+        DIGITS_TARGET,
+        dataset=("digits",),
+        scaling=("raw",),
+        k=DIGITS_KS,
+    )
+    print_target(
+        f"mnist28 (raw /16), k={MNIST_K}",
+        rows,
+        seeds,
+        MNIST_TARGET,
+        dataset=("mnist28",),
+        scaling=("raw",),
+        k=(MNIST_K,),
+    )
+    above = [r for r in rows if r["ratio"] > CELL_TARGET + CELL_TOLERANCE]
+    verdict = "ok" if not above else f"MISSED in {len(above)} cells"
+    fallbacks = [abs(r["ratio"] - 1) for r in rows if r["fallback"]]
+    rounding = f"; fallbacks within {max(fallbacks):.1e} of 1" if fallbacks else ""
+    print(f"every cell <= {CELL_TARGET:.3f}: worst {worst['ratio']:.3f} {verdict}{rounding}")
+    tiny = [r for r in above if r["pca_share"] < FLOAT32_RESOLUTION]
+    if tiny:
+        print(
+            f"  of which {len(tiny)} where PCA leaves < {FLOAT32_RESOLUTION:g} of the "
+            "variance (float32 weights cannot resolve it)"
+        )
+    for row in sorted(above, key=lambda r: -r["ratio"]):
+        print(
+            f"  {cell_name(row):<40} ratio {row['ratio']:.4f}  PCA {row['pca_mse']:.4g} "
+            f"({row['pca_share']:.1e} of the variance)  AE {row['ae_mse']:.4g}  "
+            f"{'fell back' if row['fallback'] else 'kept'}, {row['epochs']} epochs"
+        )
+
+
+# -------------------------------------------------------------------- main
+COLUMNS = (
+    "dataset",
+    "scaling",
+    "n_rows",
+    "n_features",
+    "seed",
+    "k",
+    "pca_mse",
+    "pca_share",
+    "ae_mse",
+    "ratio",
+    "pca_seconds",
+    "ae_seconds",
+    "epochs",
+    "fallback",
+    "warned",
+)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--components", type=int, nargs="+", default=[2, 4, 8, 16])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    args = parser.parse_args()
-
-    X = load_digits_images().data
-    from skautoenc._keras import import_keras
-
-    import_keras()  # so that no fit time below includes importing TensorFlow
-    print(f"{'seed':>4} {'k':>3} {'PCA MSE':>9} {'AE MSE':>9} {'ratio':>6} {'AE fit s':>9}  target")
-    worst = 0.0
-    for seed in args.seeds:
-        X_train, X_test = train_test_split(X, test_size=0.25, random_state=seed)
-        table = compare_with_pca(
-            X_train,
-            args.components,
-            X_test=X_test,
-            estimator=AutoencoderTransformer(random_state=seed),
-        )
-        by_method = table.set_index(["method", "n_components"])
-        for k in args.components:
-            pca = by_method.loc[("PCA", k)]
-            ae = by_method.loc[("AutoencoderTransformer", k)]
-            ratio = ae.mse / pca.mse
-            worst = max(worst, ratio)
-            verdict = "ok" if ratio <= TARGET else "MISSED"
-            print(
-                f"{seed:>4} {k:>3} {pca.mse:>9.5f} {ae.mse:>9.5f} {ratio:>6.3f} "
-                f"{ae.fit_seconds:>9.1f}  <= {TARGET} {verdict}"
-            )
-    print(f"worst ratio: {worst:.3f} (target <= {TARGET})")
+    parser.add_argument("--datasets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--quick", action="store_true", help="one seed, k in {2, 4, 8, 16}")
+    parser.add_argument("--csv", metavar="PATH", help="also write the table to this CSV file")
+    args, keras = parse_args_and_import_keras(parser)
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    names = list(args.datasets)
+    if any(name in STATSMODELS for name in names):
+        try:
+            importlib.import_module("statsmodels.datasets")
+        except ImportError:
+            skipped = [name for name in names if name in STATSMODELS]
+            print(f"statsmodels is not installed: skipping {', '.join(skipped)}")
+            names = [name for name in names if name not in STATSMODELS]
+    print(f"Keras {keras.__version__}, backend {keras.backend.backend()}; seeds {seeds}")
+    header = (
+        f"{'data set':<14}{'scaling':<8}{'shape':>10}{'seed':>5}{'k':>4}{'PCA MSE':>11}"
+        f"{'AE MSE':>11}{'ratio':>7}{'PCA s':>7}{'AE s':>7}{'epochs':>7}  fallback warned"
+    )
+    print(header, flush=True)
+    rows = []
+    for name in names:
+        X = np.asarray(LOADERS[name](), dtype=np.float64)
+        for scaling in ("raw", "minmax"):
+            for seed in seeds:
+                X_train, X_test = train_test_split(X, test_size=0.25, random_state=seed)
+                if scaling == "minmax":
+                    scaler = MinMaxScaler().fit(X_train)
+                    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+                for k in components(X.shape[1], args.quick):
+                    row = {
+                        "dataset": name,
+                        "scaling": scaling,
+                        "n_rows": X.shape[0],
+                        "n_features": X.shape[1],
+                        "seed": seed,
+                        "k": k,
+                        **run_cell(X_train, X_test, k, seed),
+                    }
+                    rows.append(row)
+                    shape = f"{X.shape[0]}x{X.shape[1]}"
+                    print(
+                        f"{name:<14}{scaling:<8}{shape:>10}{seed:>5}{k:>4}{row['pca_mse']:>11.4g}"
+                        f"{row['ae_mse']:>11.4g}{row['ratio']:>7.3f}{row['pca_seconds']:>7.2f}"
+                        f"{row['ae_seconds']:>7.2f}{row['epochs']:>7}  "
+                        f"{'PCA' if row['fallback'] else 'kept':<9}"
+                        f"{'yes' if row['warned'] else ''}",
+                        flush=True,
+                    )
+    if args.csv:
+        with open(args.csv, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"table written to {args.csv}")
+    if rows:
+        summarize(rows, seeds)
 
 
 if __name__ == "__main__":
