@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
+
+from ._figures import (
+    axes_grid,
+    first_rows,
+    history_of,
+    import_matplotlib,
+    import_pyplot,
+    reconstruct,
+    row_label,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,51 +42,6 @@ _METRIC_LABELS = {
     "fit_seconds": "fit time (s)",
     "transform_ms_per_1000": "transform time per 1,000 rows (ms)",
 }
-
-
-def _matplotlib():
-    try:
-        import matplotlib
-    except ImportError as error:
-        raise ImportError(
-            "skautoenc.plotting needs matplotlib: pip install 'skautoenc[plot]' "
-            "(or pip install matplotlib)."
-        ) from error
-    return matplotlib
-
-
-def _pyplot():
-    """pyplot, imported only to create a new figure (drawing on given Axes does not need it)."""
-    _matplotlib()
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _axes_grid(ax, shape: tuple[int, int], what: str) -> np.ndarray:
-    """Return ``ax`` as an array of Axes of ``shape``, or a new figure's grid when None."""
-    if ax is None:
-        plt = _pyplot()
-        n_rows, n_cols = shape
-        _, axes = plt.subplots(
-            n_rows,
-            n_cols,
-            figsize=(1.0 + 0.9 * n_cols, 0.3 + 0.95 * n_rows),
-            squeeze=False,
-            layout="constrained",
-        )
-        return axes
-    axes = np.asarray(ax, dtype=object)
-    if axes.size != shape[0] * shape[1]:
-        raise ValueError(
-            f"ax must hold {shape[0] * shape[1]} Axes ({what}: {shape[0]} x {shape[1]}). "
-            f"Received {axes.size} Axes."
-        )
-    return axes.reshape(shape)
-
-
-def _reconstruct(estimator, X) -> np.ndarray:
-    return np.asarray(estimator.inverse_transform(estimator.transform(X)))
 
 
 def plot_reconstructions(
@@ -163,8 +128,8 @@ def plot_reconstructions(
 
     rows = [("original", X)]
     for name, model in estimators.items():
-        reconstruction = _reconstruct(model, _first_rows(X_input, X, n_images))
-        rows.append((_row_label("reconstruction", name), reconstruction))
+        reconstruction = reconstruct(model, first_rows(X_input, X, n_images))
+        rows.append((row_label("reconstruction", name), reconstruction))
     if X_noisy is not None:
         noisy_input = X_noisy
         X_noisy = check_array(X_noisy, dtype=[np.float64, np.float32], input_name="X_noisy")
@@ -177,10 +142,10 @@ def plot_reconstructions(
         X_noisy = X_noisy[:n_images]
         rows.append(("noisy", X_noisy))
         for name, model in estimators.items():
-            denoised = _reconstruct(model, _first_rows(noisy_input, X_noisy, n_images))
-            rows.append((_row_label("denoised", name), denoised))
+            denoised = reconstruct(model, first_rows(noisy_input, X_noisy, n_images))
+            rows.append((row_label("denoised", name), denoised))
 
-    axes = _axes_grid(ax, (len(rows), n_images), "rows x images")
+    axes = axes_grid(ax, (len(rows), n_images), "rows x images")
     shown = np.concatenate([X.ravel()] + ([] if X_noisy is None else [X_noisy.ravel()]))
     vmin, vmax = float(shown.min()), float(shown.max())
     for row, (label, images) in zip(axes, rows, strict=True):
@@ -190,15 +155,6 @@ def plot_reconstructions(
             image_ax.set_yticks([])
         row[0].set_ylabel(label, rotation=0, ha="right", va="center")
     return axes
-
-
-def _first_rows(data, array: np.ndarray, n: int):
-    """The first ``n`` rows, as a DataFrame when ``data`` is one (keeps feature names)."""
-    return data.iloc[:n] if hasattr(data, "iloc") else array[:n]
-
-
-def _row_label(kind: str, name: str) -> str:
-    return f"{kind}\n{name}" if name else kind
 
 
 def plot_embedding(
@@ -258,7 +214,7 @@ def plot_embedding(
     10
     >>> plt.close(axes[0].figure)
     """
-    matplotlib = _matplotlib()
+    matplotlib = import_matplotlib()
     panels = []
     if estimator is None:
         if pca is not False:
@@ -284,7 +240,7 @@ def plot_embedding(
                 f"{panel_codes.shape[1]}. Fit the encoder with n_components=2."
             )
     if ax is None:
-        _, axes = _pyplot().subplots(
+        _, axes = import_pyplot().subplots(
             1, len(panels), figsize=(4.5 * len(panels) + 1.5, 4.5), layout="constrained"
         )
         axes = np.atleast_1d(axes)
@@ -408,7 +364,7 @@ def plot_history(
     'loss (mse on standardised data)'
     >>> plt.close(ax.figure)
     """
-    history, loss_name, reference = _history_of(estimator_or_history)
+    history, loss_name, reference = history_of(estimator_or_history)
     if not history.get("loss"):
         raise ValueError(
             "plot_history needs a non-empty 'loss' curve. Received a history with keys "
@@ -416,7 +372,7 @@ def plot_history(
             "hold any out keeps PCA without training: its curves are empty)."
         )
     if ax is None:
-        _, ax = _pyplot().subplots(figsize=(6, 4), layout="constrained")
+        _, ax = import_pyplot().subplots(figsize=(6, 4), layout="constrained")
     prefix = f"{label}: " if label else ""
     values = np.asarray(history["loss"], dtype=float)
     epochs = np.arange(1, values.size + 1)
@@ -441,32 +397,6 @@ def plot_history(
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
     return ax
-
-
-def _history_of(source) -> tuple[dict, str | None, float | None]:
-    """``(history dict, loss name, PCA start's held-out loss)`` of what plot_history takes."""
-    if isinstance(source, Mapping):
-        return dict(source), None, None
-    if hasattr(source, "fit") and hasattr(source, "get_params"):
-        check_is_fitted(source)
-        loss = getattr(source, "loss", None)
-        loss = loss if isinstance(loss, str) else None
-        if isinstance(getattr(source, "history_", None), Mapping):
-            reference = getattr(source, "pca_validation_loss_", None)
-            if loss is not None and hasattr(source, "scale_") and loss != "binary_crossentropy":
-                loss = f"{loss} on standardised data"  # (X - mean_) / scale_
-            return dict(source.history_), loss, reference
-        if getattr(source, "loss_curve_", None) is not None:
-            return {"loss": list(source.loss_curve_)}, loss, None
-        raise ValueError(
-            f"{type(source).__name__} keeps no training history (no history_ or loss_curve_)."
-        )
-    if isinstance(getattr(source, "history", None), Mapping):  # keras.callbacks.History
-        return dict(source.history), None, None
-    raise TypeError(
-        "plot_history takes a fitted estimator, a keras History or a dict of loss "
-        f"curves. Received: {type(source).__name__}."
-    )
 
 
 def plot_comparison(
@@ -527,7 +457,7 @@ def plot_comparison(
     if len(table) == 0:
         raise ValueError("table is empty: nothing to plot.")
     if ax is None:
-        _, ax = _pyplot().subplots(figsize=(6, 4), layout="constrained")
+        _, ax = import_pyplot().subplots(figsize=(6, 4), layout="constrained")
     for method, rows in table.groupby("method", sort=False):
         rows = rows.sort_values("n_components")
         ax.plot(rows["n_components"], rows[metric], marker="o", label=str(method))

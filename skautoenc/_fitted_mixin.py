@@ -1,0 +1,77 @@
+"""What a fitted estimator holds about its network beyond its arrays: the Keras views,
+saving, and the pickled state (parameters and plain arrays, no Keras)."""
+
+from __future__ import annotations
+
+from ._inference import FittedNetwork
+
+
+class FittedNetworkMixin:
+    """Mixin for an estimator whose fitted network lives in ``self._fitted``."""
+
+    @property
+    def weights_(self) -> dict:
+        return self._fitted_or_raise("weights_").weights
+
+    @property
+    def model_(self):
+        return self._keras_models("model_")[0]
+
+    @property
+    def encoder_(self):
+        return self._keras_models("encoder_")[1]
+
+    @property
+    def decoder_(self):
+        return self._keras_models("decoder_")[2]
+
+    def _fitted_or_raise(self, name):
+        fitted = self.__dict__.get("_fitted")
+        if fitted is None:  # AttributeError, so that hasattr() says False
+            raise AttributeError(f"{type(self).__name__} is not fitted: no {name}.")
+        return fitted
+
+    def _keras_models(self, name):
+        fitted = self._fitted_or_raise(name)
+        views = self.__dict__.get("_keras_views")
+        if views is None or views[0] is not fitted:
+            models = fitted.network.build_keras_on_data(
+                fitted.weights, fitted.mean, fitted.scale, fitted.lower, fitted.upper
+            )
+            views = self.__dict__["_keras_views"] = (fitted, models)
+        return views[1]
+
+    def save(self, file) -> None:
+        """Save the fitted estimator to one file, readable by :func:`skautoenc.load`.
+
+        The file holds the parameters, the fitted attributes and the arrays
+        (weights, optimizer state); no pickle, so loading it runs no code.
+
+        Parameters
+        ----------
+        file : str, os.PathLike or binary file object
+            Where to write. A path is written atomically, through symbolic links,
+            keeping an existing file's permissions.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If a parameter that shapes the network was changed since ``fit``.
+        """
+        from ._persistence import save
+
+        save(self, file)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # object's is the live __dict__
+        state.pop("_keras_views", None)
+        if "_fitted" in state:
+            state["_fitted"] = state["_fitted"].to_dict()
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("_fitted"), dict):
+            state = {**state, "_fitted": FittedNetwork.from_dict(state["_fitted"])}
+        super().__setstate__(state)
