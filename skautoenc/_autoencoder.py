@@ -87,7 +87,7 @@ class AutoencoderTransformer(
         Fraction of the rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
         Epochs without an improvement of ``tol`` after which training goes back
-        to its best weights with a third of the learning rate (twice), then stops.
+        to its best weights with 0.3 times the learning rate (twice), then stops.
     tol : float, default=1e-3
         Smallest *relative* decrease of the monitored loss that counts as an
         improvement.
@@ -133,7 +133,8 @@ class AutoencoderTransformer(
         Reconstructions are clipped to these (``-inf``/``inf``: unbounded); see
         ``output_activation``. Unbounded when the fit fell back to PCA.
     weights_ : dict of str to ndarray
-        The network's float32 arrays by name (``"encoder_linear.kernel"``, ...).
+        The network's arrays by name (``"encoder_linear.kernel"``, ...): float32
+        once trained, float64 when the fitted model is PCA's start.
     fallback_to_pca_ : bool
         True when the fitted model is the PCA start, because training did not
         beat it on the held-out rows.

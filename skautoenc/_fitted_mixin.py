@@ -72,6 +72,11 @@ class FittedNetworkMixin:
         return state
 
     def __setstate__(self, state):
+        if "model_" in state and "_fitted" not in state:
+            raise ValueError(
+                f"This {type(self).__name__} was pickled by skautoenc 0.1, whose network "
+                "is not the one this version builds: refit it with this version."
+            )
         if isinstance(state.get("_fitted"), dict):
             state = {**state, "_fitted": FittedNetwork.from_dict(state["_fitted"])}
         super().__setstate__(state)

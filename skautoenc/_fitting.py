@@ -46,9 +46,12 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         )
     if previous is None:
         mean, scale = location_and_scale(X)
+    else:
+        mean, scale = previous.mean, previous.scale
+    if previous is None or est.fallback_to_pca_:  # PCA carries no bounds: find them
         lower, upper = output_bounds(X, est.output_activation)
     else:
-        mean, scale, lower, upper = previous.mean, previous.scale, previous.lower, previous.upper
+        lower, upper = previous.lower, previous.upper
     U = standardize(X, mean, scale)
     cov = covariance(U)
     start = initial_weights(network, cov, rng) if previous is None else previous.weights
@@ -82,7 +85,8 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             start,
             U_train,
             U_val,
-            frame=(mean, scale, (lower - mean) / scale, (upper - mean) / scale),
+            frame=_frame(mean, scale, lower, upper),
+            start_frame=_frame(mean, scale, *(previous.lower, previous.upper) if previous else ()),
             rng=rng,
             optimizer_state=optimizer_state or None,
         )
@@ -115,6 +119,13 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     }
     state.update(derived_attributes(state))
     return state
+
+
+def _frame(mean, scale, lower=None, upper=None) -> tuple:
+    """``(mean, scale, lower, upper)`` with the bounds in standardised units (None: none)."""
+    if lower is None:
+        lower, upper = np.full_like(mean, -np.inf), np.full_like(mean, np.inf)
+    return mean, scale, (lower - mean) / scale, (upper - mean) / scale
 
 
 def _extend_history(previous: dict, new: dict, *, with_validation: bool) -> dict:

@@ -2,7 +2,7 @@
 
 The network starts as PCA (see ``_network``). Training runs epochs of shuffled
 mini-batches; after ``n_iter_no_change`` epochs without a relative improvement of
-``tol`` it goes back to the best weights so far with a third of the learning rate
+``tol`` it goes back to the best weights so far with 0.3 times the learning rate
 (twice), then stops. With a validation split, the best epoch is kept only if its
 held-out loss beats the start's clearly: in a one-sided paired t-test over the rows
 at the 1 % level and by 2 % (``_significantly_better``); otherwise the fit returns the
@@ -110,24 +110,27 @@ def train(
     U_val: np.ndarray | None,
     *,
     frame: tuple,
+    start_frame: tuple,
     rng: np.random.RandomState,
     optimizer_state=None,
 ) -> Result:
     """Train from ``start`` on standardised rows; select on ``U_val`` when given.
 
     ``frame`` is ``(mean, scale, lower, upper)``: the standardisation and the
-    reconstruction's bounds in standardised units. The start is measured without
-    bounds: it is PCA itself, the reference the trained network must beat.
+    reconstruction's bounds in standardised units. ``start_frame`` is the one the
+    start is measured in: unbounded when the start is PCA itself, the reference the
+    trained network must beat.
     """
     with _fit_lock:
         trainer = get_trainer(settings.recipe)
         trainer.reset(start, optimizer_state, settings.learning_rate, rng.randint(2**31 - 1))
-        return _Loop(settings, trainer, frame).run(start, U_train, U_val, rng)
+        return _Loop(settings, trainer, frame, start_frame).run(start, U_train, U_val, rng)
 
 
 class _Loop:
-    def __init__(self, settings, trainer, frame):
-        self.settings, self.trainer, self.frame = settings, trainer, frame
+    def __init__(self, settings, trainer, frame, start_frame):
+        self.settings, self.trainer = settings, trainer
+        self.frame, self.start_frame = frame, start_frame
         self.callbacks = None
         if settings.callbacks:
             keras = trainer.keras
@@ -145,9 +148,7 @@ class _Loop:
         start_rows = best_rows = None
         if U_val is not None:
             history["val_loss"] = []
-            mean, scale, lower, upper = self.frame
-            unbounded = (mean, scale, np.full_like(lower, -np.inf), np.full_like(upper, np.inf))
-            start_rows = best_rows = trainer.evaluate(U_val, unbounded)
+            start_rows = best_rows = trainer.evaluate(U_val, self.start_frame)
             best = float(np.mean(start_rows))
         else:
             best = np.inf

@@ -348,3 +348,10 @@ def test_clone_is_unfitted_with_the_same_parameters(fitted):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "n_features_in_")
+
+
+def test_a_version_0_1_pickle_is_refused_with_a_clear_message():
+    state = {**AutoencoderTransformer().get_params(), "model_": b"PK\x03\x04 keras bytes"}
+    est = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    with pytest.raises(ValueError, match=r"pickled by skautoenc 0\.1"):
+        est.__setstate__(state)

@@ -375,3 +375,12 @@ def test_reconstructions_stay_within_the_bounds_and_pca_has_none():
     assert pca.fallback_to_pca_
     assert np.isinf(pca.output_min_).all()
     assert np.isinf(pca.output_max_).all()
+
+
+def test_continuing_from_a_pca_fallback_finds_the_bounds():
+    X = np.clip(np.random.RandomState(0).normal(size=(200, 5)) + 0.5, 0, None)
+    est = AutoencoderTransformer(2, random_state=0, epochs=3).fit(X[:8])  # PCA: no bounds
+    assert np.isinf(est.output_min_).all()
+    fit(est.set_params(warm_start=True, early_stopping=False), X)
+    assert not est.fallback_to_pca_
+    assert (est.output_min_ == 0).all()
