@@ -1,9 +1,12 @@
-"""What the benchmark scripts share: choosing the Keras backend from the command line."""
+"""What the benchmark scripts share: the --backend flag, a baseline Keras model, timing."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
+
+import numpy as np
 
 
 def parse_args_and_import_keras(parser: argparse.ArgumentParser):
@@ -44,3 +47,14 @@ def hand_written_autoencoder(keras, n_features: int, hidden: int, n_components: 
             keras.layers.Dense(n_features, activation="sigmoid"),
         ]
     )
+
+
+def median_seconds(function, repeats):
+    """Median wall time of ``function()`` over ``repeats`` calls (after one warm-up)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))

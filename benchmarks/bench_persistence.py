@@ -19,29 +19,16 @@ import argparse
 import io
 import pickle
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-from _common import parse_args_and_import_keras
+from _common import median_seconds, parse_args_and_import_keras
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
 import skautoenc
 from skautoenc import AutoencoderTransformer
-
-
-def median_seconds(function, repeats):
-    """Median wall time of ``function()`` over ``repeats`` calls (after one warm-up)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def pickle_round_trip(estimator):

@@ -21,28 +21,16 @@ Run: ``python benchmarks/bench_transform.py [--repeats N] [--quick] [--backend j
 from __future__ import annotations
 
 import argparse
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
-from _common import parse_args_and_import_keras
+from _common import median_seconds, parse_args_and_import_keras
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
 from skautoenc.datasets import load_digits_images
-
-
-def median_seconds(function, repeats):
-    """Median wall time of ``function()`` over ``repeats`` calls (after one warm-up)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def numpy_forward(estimator):
