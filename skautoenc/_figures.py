@@ -6,7 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted
+
+# Most classes drawn one colour each, with a legend; more (or continuous y) get a colorbar.
+MAX_LEGEND_CLASSES = 20
+# The axis label of each column plot_comparison can draw.
+METRIC_LABELS = {
+    "mse": "held-out reconstruction MSE (lower is better)",
+    "r2": "held-out R² (higher is better)",
+    "fit_seconds": "fit time (s)",
+    "transform_ms_per_1000": "transform time per 1,000 rows (ms)",
+}
 
 
 def import_matplotlib():
@@ -87,3 +98,52 @@ def history_of(source) -> tuple[dict, str | None, float | None]:
         "plot_history takes a fitted estimator, a keras History or a dict of loss "
         f"curves. Received: {type(source).__name__}."
     )
+
+
+def colour_classes(y, n_rows: int):
+    """``(y, classes)``: the labels to colour by, and the classes to put in a legend
+    (None: no labels, continuous labels, or too many classes for a legend)."""
+    if y is None:
+        return None, None
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n_rows:
+        raise ValueError(
+            f"y must be 1-D with one label per sample ({n_rows}). Received y of shape {y.shape}."
+        )
+    if type_of_target(y) == "continuous":
+        return y, None
+    classes = np.unique(y)
+    if classes.size <= MAX_LEGEND_CLASSES:
+        return y, classes
+    if not np.issubdtype(y.dtype, np.number):
+        y = np.unique(y, return_inverse=True)[1]
+    return y, None
+
+
+def embedding_panels(X, estimator, pca) -> list:
+    """``(codes, title, axis name)`` of each panel plot_embedding draws, all 2-D."""
+    panels = []
+    if estimator is None:
+        if pca is not False:
+            raise ValueError(
+                "pca needs the data, not codes: pass estimator= (the fitted encoder) "
+                "and X as the data it encodes."
+            )
+        codes = check_array(X, input_name="X")
+        panels.append((codes, "codes", "code"))
+    else:
+        codes = check_array(estimator.transform(X), input_name="codes")
+        panels.append((codes, f"{type(estimator).__name__} codes", "code"))
+        if pca is not False:
+            if pca is True:
+                from sklearn.decomposition import PCA
+
+                pca = PCA(n_components=2).fit(X)
+            panels.append((check_array(pca.transform(X), input_name="codes"), "PCA codes", "PC"))
+    for panel_codes, title, _ in panels:
+        if panel_codes.shape[1] != 2:
+            raise ValueError(
+                f"plot_embedding draws 2-D codes; {title} have n_components="
+                f"{panel_codes.shape[1]}. Fit the encoder with n_components=2."
+            )
+    return panels

@@ -14,11 +14,13 @@ from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
 from ._figures import (
+    METRIC_LABELS,
     axes_grid,
+    colour_classes,
+    embedding_panels,
     first_rows,
     history_of,
     import_matplotlib,
@@ -32,16 +34,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_comparison", "plot_embedding", "plot_history", "plot_reconstructions"]
-
-# Most classes drawn one colour each, with a legend; more (or continuous y) get a colorbar.
-_MAX_LEGEND_CLASSES = 20
-
-_METRIC_LABELS = {
-    "mse": "held-out reconstruction MSE (lower is better)",
-    "r2": "held-out R² (higher is better)",
-    "fit_seconds": "fit time (s)",
-    "transform_ms_per_1000": "transform time per 1,000 rows (ms)",
-}
 
 
 def plot_reconstructions(
@@ -215,30 +207,8 @@ def plot_embedding(
     >>> plt.close(axes[0].figure)
     """
     matplotlib = import_matplotlib()
-    panels = []
-    if estimator is None:
-        if pca is not False:
-            raise ValueError(
-                "pca needs the data, not codes: pass estimator= (the fitted encoder) "
-                "and X as the data it encodes."
-            )
-        codes = check_array(X, input_name="X")
-        panels.append((codes, "codes", "code"))
-    else:
-        codes = check_array(estimator.transform(X), input_name="codes")
-        panels.append((codes, f"{type(estimator).__name__} codes", "code"))
-        if pca is not False:
-            if pca is True:
-                from sklearn.decomposition import PCA
-
-                pca = PCA(n_components=2).fit(X)
-            panels.append((check_array(pca.transform(X), input_name="codes"), "PCA codes", "PC"))
-    for panel_codes, title, _ in panels:
-        if panel_codes.shape[1] != 2:
-            raise ValueError(
-                f"plot_embedding draws 2-D codes; {title} have n_components="
-                f"{panel_codes.shape[1]}. Fit the encoder with n_components=2."
-            )
+    panels = embedding_panels(X, estimator, pca)
+    codes = panels[0][0]
     if ax is None:
         _, axes = import_pyplot().subplots(
             1, len(panels), figsize=(4.5 * len(panels) + 1.5, 4.5), layout="constrained"
@@ -252,20 +222,7 @@ def plot_embedding(
                 f"Received {axes.size} Axes."
             )
 
-    classes = None
-    if y is not None:
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != codes.shape[0]:
-            raise ValueError(
-                f"y must be 1-D with one label per sample ({codes.shape[0]}). "
-                f"Received y of shape {y.shape}."
-            )
-        if type_of_target(y) != "continuous":
-            classes = np.unique(y)
-            if classes.size > _MAX_LEGEND_CLASSES:
-                classes = None
-                if not np.issubdtype(y.dtype, np.number):
-                    y = np.unique(y, return_inverse=True)[1]
+    y, classes = colour_classes(y, codes.shape[0])
 
     for panel_ax, (panel_codes, title, axis_name) in zip(axes, panels, strict=True):
         if y is None:
@@ -467,8 +424,8 @@ def plot_comparison(
     ax.set_xticks(sizes, labels=[str(k) for k in sizes])
     ax.set_xticks([], minor=True)
     ax.set_xlabel("n_components (bottleneck size)")
-    ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
-    name = _METRIC_LABELS.get(metric, metric).split(" (")[0]
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    name = METRIC_LABELS.get(metric, metric).split(" (")[0]
     ax.set_title(f"{name[:1].upper()}{name[1:]} by bottleneck size")
     ax.grid(True, alpha=0.3)
     ax.legend(title="method")
