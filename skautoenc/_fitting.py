@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._inference import FittedNetwork
-from ._network import initial_weights
+from ._network import initial_weights, spectrum
 from ._trainers import Recipe
 from ._training import Settings, covariance, location_and_scale, standardize, train
 from ._validation import check_training_params, network_for, structure, validate_rows
@@ -53,8 +53,10 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     else:
         lower, upper = previous.lower, previous.upper
     U = standardize(X, mean, scale)
-    cov = covariance(U)
-    start = initial_weights(network, cov, rng) if previous is None else previous.weights
+    # The spectrum serves the PCA start and noise="auto"; a continuation needs it only
+    # for the latter.
+    eigen = spectrum(covariance(U)) if previous is None or est.noise == "auto" else None
+    start = initial_weights(network, eigen, rng) if previous is None else previous.weights
 
     U_train, U_val = U, None
     if est.early_stopping and not partial:
@@ -71,7 +73,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
                 int(min(est.batch_size, U_train.shape[0])),
             ),
             learning_rate=float(est.learning_rate),
-            noise_level=noise_level(est, scale, cov, network.n_components),
+            noise_level=noise_level(est, scale, eigen, network.n_components),
             epochs=1 if partial else int(est.epochs),
             tol=float(est.tol),
             n_iter_no_change=int(est.n_iter_no_change),
@@ -182,16 +184,19 @@ def output_bounds(X: np.ndarray, output_activation: str) -> tuple[np.ndarray, np
     return lower.astype(np.float64), upper.astype(np.float64)
 
 
-def noise_level(estimator, scale: float, cov: np.ndarray, n_components: int) -> float:
-    """The corruption's level: standardised units (Gaussian) or a fraction (masking)."""
+def noise_level(estimator, scale: float, eigen, n_components: int) -> float:
+    """The corruption's level: standardised units (Gaussian) or a fraction (masking).
+
+    ``eigen`` is the ``spectrum`` of the standardised rows (used by ``"auto"``).
+    """
     if estimator.noise == "masking":
         return float(estimator.noise_level)
     if estimator.noise == "gaussian":
         return float(estimator.noise_level) / scale
     if estimator.noise is None:
         return 0.0
-    variances = np.sort(np.linalg.eigvalsh(cov))[::-1]
-    unexplained = variances[n_components:].clip(0).sum() / cov.shape[0]
+    variances = eigen[0]
+    unexplained = variances[n_components:].sum() / len(variances)
     return float(np.sqrt(AUTO_NOISE_FRACTION * unexplained))
 
 

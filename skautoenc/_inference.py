@@ -116,9 +116,10 @@ class FittedNetwork:
         self._bounded = bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
-        self._activations = {
-            layer.name: activation_function(layer.activation) for layer in network.layers()
-        }
+        # What a pass does, worked out once: transform's hot path only multiplies.
+        self._encoder = _plan(network.encoder_paths())
+        self._decoder = _plan(network.decoder_paths())
+        self._widest = max(layer.units for layer in network.layers())
 
     def to_dict(self) -> dict:
         """Plain data (for pickling): the structure's fields and the arrays."""
@@ -173,30 +174,18 @@ class FittedNetwork:
     def _encode_block(self, X):
         w = self._in(X.dtype.type)
         u = (X - w["__mean"]) / w["__scale"]
-        return self._paths(self.network.encoder_paths(), u, w)
+        return _run(self._encoder, u, w)
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
-        u = self._paths(self.network.decoder_paths(), Z, w)
+        u = _run(self._decoder, Z, w)
         u *= w["__scale"]
         u += w["__mean"]
         u = self._output_activation(u)
         return np.clip(u, w["__lower"], w["__upper"], out=u) if self._bounded else u
 
-    def _paths(self, paths: tuple[tuple[Layer, ...], ...], inputs, w):
-        total = None
-        for path in paths:
-            h = inputs
-            for layer in path:
-                h = h @ w[f"{layer.name}.kernel"]
-                if layer.use_bias:
-                    h += w[f"{layer.name}.bias"]
-                h = self._activations[layer.name](h)
-            total = h if total is None else np.add(total, h, out=total)
-        return total
-
     def _blocks(self, X, n_outputs, function):
-        widest = max([n_outputs, X.shape[1], *(layer.units for layer in self.network.layers())])
+        widest = max(n_outputs, X.shape[1], self._widest)
         block_rows = max(1, _BLOCK_ELEMENTS // widest)
         # An overflow is reported below, as a ValueError that says what to do.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -215,3 +204,32 @@ class FittedNetwork:
                 "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
             )
         return out
+
+
+def _plan(paths: tuple[tuple[Layer, ...], ...]) -> tuple:
+    """Each path as ``(kernel name, bias name or None, activation)`` steps."""
+    return tuple(
+        tuple(
+            (
+                f"{layer.name}.kernel",
+                f"{layer.name}.bias" if layer.use_bias else None,
+                activation_function(layer.activation),
+            )
+            for layer in path
+        )
+        for path in paths
+    )
+
+
+def _run(plan: tuple, inputs: np.ndarray, w: dict) -> np.ndarray:
+    """The sum of the plan's paths applied to ``inputs`` with the arrays ``w``."""
+    total = None
+    for path in plan:
+        h = inputs
+        for kernel, bias, activation in path:
+            h = h @ w[kernel]
+            if bias is not None:
+                h += w[bias]
+            h = activation(h)
+        total = h if total is None else np.add(total, h, out=total)
+    return total

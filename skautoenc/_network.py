@@ -192,35 +192,43 @@ def set_keras_weights(model, weights: dict[str, np.ndarray]) -> None:
 
 
 # ---------------------------------------------------------------- the start
-def principal_axes(covariance: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top eigenvectors and eigenvalues of a covariance matrix, largest first.
-
-    Returns ``(axes, variances)`` of shapes ``(n_features, n_components)`` and
-    ``(n_components,)``; components beyond the matrix's size are zero.
-    """
+def spectrum(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(variances, axes)`` of a covariance matrix, largest variance first (one
+    eigendecomposition per fit, shared by the PCA start and the noise level)."""
     variances, vectors = np.linalg.eigh(covariance)
-    order = np.argsort(variances)[::-1][:n_components]
-    axes = np.zeros((covariance.shape[0], n_components))
+    order = np.argsort(variances)[::-1]
+    return np.clip(variances[order], 0, None), vectors[:, order]
+
+
+def principal_axes(eigen: tuple, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``n_components`` of a ``spectrum``: ``(axes, variances)``.
+
+    Shapes ``(n_features, n_components)`` and ``(n_components,)``; components
+    beyond the matrix's size are zero.
+    """
+    variances, vectors = eigen
+    n = min(n_components, len(variances))
+    axes = np.zeros((vectors.shape[0], n_components))
     found = np.zeros(n_components)
-    axes[:, : len(order)] = vectors[:, order]
-    found[: len(order)] = np.clip(variances[order], 0, None)
+    axes[:, :n] = vectors[:, :n]
+    found[:n] = variances[:n]
     # A deterministic sign, as PCA's svd_flip: the largest loading is positive.
     signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(n_components)])
     return axes * np.where(signs == 0, 1, signs), found
 
 
 def initial_weights(
-    network: Network, covariance: np.ndarray, rng: np.random.RandomState
+    network: Network, eigen: tuple, rng: np.random.RandomState
 ) -> dict[str, np.ndarray]:
     """The untrained network: PCA's whitened projection plus a silent residual path.
 
-    ``covariance`` is the covariance of the standardised training rows. The
+    ``eigen`` is the ``spectrum`` of the standardised training rows. The
     encoder's linear path maps rows to PCA's whitened scores and the decoder's
     maps them back, so that encoding then decoding is PCA's reconstruction.
     Hidden layers get Glorot-uniform kernels from ``rng``; the residual paths'
     last layers are zero, so they add nothing until trained.
     """
-    axes, variances = principal_axes(covariance, network.n_components)
+    axes, variances = principal_axes(eigen, network.n_components)
     # Directions without variance keep a unit scale instead of dividing by ~0.
     floor = max(variances[0], 1.0) * 1e-6 if len(variances) else 1.0
     spread = np.sqrt(np.maximum(variances, floor))

@@ -123,8 +123,7 @@ class _Trainer:
         ``optimizer_state`` is a list of ``(name, value)``, as ``optimizer_variables``
         returns it; it must be that of this optimizer on this network.
         """
-        for name, variable in zip(self.names, self.model.weights, strict=True):
-            variable.assign(weights[name])
+        _Trainer.set_weights(self, weights)  # the variables only: subclasses sync after
         values = self.fresh_optimizer
         if optimizer_state is not None:
             names = [v.path for v in self.optimizer.variables]
