@@ -10,6 +10,8 @@ Prints medians of many repeats and the ratios the inference issue targets:
 and what float64 input costs: ``transform`` computes in the input's float dtype,
 so the same 1 and 10,000 rows are timed as float64 and as float32 (ratio
 float64 / float32; no target, for the record). All other rows pass float32.
+With the ``onnx`` extra, the same 1 and 10,000 rows are also timed through the
+ONNX export (``skautoenc.onnx``) in onnxruntime, against ``transform`` (no target).
 
 Models: the default architecture on digits (``AutoencoderTransformer(16)``:
 64 -> 128 -> 128 -> 16 residual path plus the linear PCA path) and the seed
@@ -49,6 +51,22 @@ def numpy_forward(estimator):
         return u @ w["encoder_linear.kernel"] + residual
 
     return forward
+
+
+def onnx_session(estimator, X):
+    """An onnxruntime session of ``estimator.transform`` on float32 rows; None without
+    the ``onnx`` extra (the other rows do not need it)."""
+    try:
+        import onnxruntime
+        from skl2onnx import to_onnx
+
+        import skautoenc.onnx  # noqa: F401  (registers the converter)
+    except ImportError:
+        return None
+    model = to_onnx(estimator, X[:1])
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
 
 
 def data(kind):
@@ -107,6 +125,20 @@ def bench(kind, repeats):
             "float32",
             None,
         )
+    session = onnx_session(est, X)
+    if session is not None:
+        np.testing.assert_allclose(
+            session.run(None, {"X": X[:100]})[0], est.transform(X[:100]), rtol=1e-4, atol=1e-4
+        )
+        for n in (1, 10_000):
+            rows32 = np.resize(X, (n, X.shape[1]))
+            times = max(repeats // 10, 5) if n > 1 else repeats
+            rows[f"{n} row{'s' if n > 1 else ''} onnxruntime"] = (
+                median_seconds(lambda rows32=rows32: session.run(None, {"X": rows32}), times),
+                median_seconds(lambda rows32=rows32: est.transform(rows32), times),
+                "transform",
+                None,
+            )
     print(f"\n{kind}: n_features={X.shape[1]}, n_components={k}, hidden={hidden}")
     print(f"{'call':<22}{'skautoenc':>12}{'baseline':>12}  {'ratio':>7}  target")
     for name, (ours, base, base_name, target) in rows.items():
@@ -121,6 +153,8 @@ def bench(kind, repeats):
     one_keras = median_seconds(lambda: est.encoder_.predict_on_batch(one), max(repeats // 10, 5))
     call_keras = median_seconds(lambda: est.encoder_(one, training=False), max(repeats // 10, 5))
     predict = median_seconds(lambda: est.encoder_.predict(one, verbose=0), 5)
+    if session is None:
+        print('no onnxruntime rows: pip install "skautoenc[onnx]"')
     print(
         f"for reference, Keras on 1 row: predict {predict * 1e3:.2f} ms, "
         f"model(x) {call_keras * 1e3:.2f} ms, predict_on_batch {one_keras * 1e3:.2f} ms"
