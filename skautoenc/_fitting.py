@@ -12,9 +12,20 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._inference import FittedNetwork
+from ._keras import import_keras
 from ._network import initial_weights, spectrum
+from ._rows import (
+    InMemoryRows,
+    StreamedRows,
+    check_streamed,
+    covariance,
+    edge_counts,
+    is_streamed,
+    location_and_scale,
+    standardize,
+)
 from ._trainers import Recipe
-from ._training import Settings, covariance, location_and_scale, standardize, train
+from ._training import Settings, train
 from ._validation import check_training_params, network_for, structure, validate_rows
 
 # What noise="auto" adds: Gaussian noise whose variance is this fraction of the
@@ -52,17 +63,15 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         lower, upper = output_bounds(X, est.output_activation)
     else:
         lower, upper = previous.lower, previous.upper
-    U = standardize(X, mean, scale)
     # The spectrum serves the PCA start and noise="auto"; a continuation needs it only
     # for the latter.
-    eigen = spectrum(covariance(U)) if previous is None or est.noise == "auto" else None
+    needs_spectrum = previous is None or est.noise == "auto"
+    eigen = spectrum(covariance(X, mean, scale)) if needs_spectrum else None
     start = initial_weights(network, eigen, rng) if previous is None else previous.weights
 
-    U_train, U_val = U, None
-    if est.early_stopping and not partial:
-        U_train, U_val = _validation_split(U, est.validation_fraction, rng)
+    rows = _training_rows(est, X, mean, scale, rng, validating=est.early_stopping and not partial)
     result = None
-    if U_val is None or len(U_val) >= 2:  # else there is nothing to select on: PCA it is
+    if rows.n_validation is None or rows.n_validation >= 2:  # else PCA: nothing to select on
         same_optimizer = previous is not None and est._optimizer_name == est.optimizer
         settings = Settings(
             recipe=Recipe(
@@ -70,7 +79,8 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
                 est.optimizer,
                 est.loss,
                 "gaussian" if est.noise == "auto" else est.noise,
-                int(min(est.batch_size, U_train.shape[0])),
+                int(min(est.batch_size, rows.n_train)),
+                import_keras().distribution.distribution(),
             ),
             learning_rate=float(est.learning_rate),
             noise_level=noise_level(est, scale, eigen, network.n_components),
@@ -85,8 +95,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         result = train(
             settings,
             start,
-            U_train,
-            U_val,
+            rows,
             frame=_frame(mean, scale, lower, upper),
             start_frame=_frame(mean, scale, *(previous.lower, previous.upper) if previous else ()),
             rng=rng,
@@ -106,7 +115,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         "history_": _extend_history(
             est.history_ if previous is not None else {},
             result.history if result is not None else {},
-            with_validation=U_val is not None,
+            with_validation=rows.n_validation is not None,
         ),
         "fallback_to_pca_": kept_start and (previous is None or est.fallback_to_pca_),
         # A continuation starts from the previous network, not from PCA.
@@ -158,7 +167,11 @@ def _features_seen(estimator, X, *, reset: bool) -> dict:
         for name in ("n_features_in_", "feature_names_in_"):
             if name in estimator.__dict__:
                 scratch.__dict__[name] = estimator.__dict__[name]
-    X = validate_rows(scratch, X, reset=reset)
+    if is_streamed(X):  # the first row checks the shape and the features, blocks the values
+        validate_rows(scratch, np.asarray(X[:1]), reset=reset)
+        check_streamed(X)
+    else:
+        X = validate_rows(scratch, X, reset=reset)
     seen = {"X": X, "n_features_in_": scratch.n_features_in_}
     if hasattr(scratch, "feature_names_in_"):
         seen["feature_names_in_"] = scratch.feature_names_in_
@@ -176,11 +189,11 @@ def output_bounds(X: np.ndarray, output_activation: str) -> tuple[np.ndarray, np
     n = X.shape[1]
     if output_activation != "auto":
         return np.full(n, -np.inf), np.full(n, np.inf)
-    low, high = np.min(X, axis=0), np.max(X, axis=0)
+    low, high, at_low, at_high = edge_counts(X)
     # Two rows at least: with few rows, one row is a large share of them.
     needed = max(2, BOUND_SHARE * X.shape[0])
-    lower = np.where(np.count_nonzero(np.equal(X, low), axis=0) >= needed, low, -np.inf)
-    upper = np.where(np.count_nonzero(np.equal(X, high), axis=0) >= needed, high, np.inf)
+    lower = np.where(at_low >= needed, low, -np.inf)
+    upper = np.where(at_high >= needed, high, np.inf)
     return lower.astype(np.float64), upper.astype(np.float64)
 
 
@@ -217,8 +230,25 @@ def derived_attributes(state: dict) -> dict:
     }
 
 
-def _validation_split(U, fraction, rng):
-    n_validation = int(np.ceil(fraction * U.shape[0]))
-    if U.shape[0] - n_validation < 1:
-        return U, U[:0]
-    return train_test_split(U, test_size=n_validation, random_state=rng)
+def _training_rows(estimator, X, mean, scale, rng, *, validating: bool):
+    """The standardised rows to train on, split into training and held-out rows.
+
+    In memory for arrays; streamed block by block for a large memmap or Dask array.
+    """
+    n_rows = X.shape[0]
+    n_validation = int(np.ceil(estimator.validation_fraction * n_rows)) if validating else 0
+    if validating and n_rows - n_validation < 1:  # too few rows to hold any out
+        n_validation = 0
+    if is_streamed(X):
+        held_out = None
+        if validating:
+            held_out = np.zeros(n_rows, dtype=bool)
+            held_out[rng.permutation(n_rows)[:n_validation]] = True
+        return StreamedRows(X, mean, scale, held_out)
+    U = standardize(X, mean, scale)
+    if not validating:
+        return InMemoryRows(U, None)
+    if n_validation == 0:
+        return InMemoryRows(U, U[:0])
+    U_train, U_val = train_test_split(U, test_size=n_validation, random_state=rng)
+    return InMemoryRows(U_train, U_val)

@@ -23,8 +23,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._trainers import Recipe, get_trainer
 
-# Rows standardised at a time: bounds the temporary float64 memory.
-_BLOCK_ROWS = 1 << 14
 # On a plateau: learning rate x this factor, at most this many times, then stop.
 _LR_FACTOR = 0.3
 _LR_REDUCTIONS = 2
@@ -38,44 +36,6 @@ _MIN_RELATIVE_GAIN = 0.02
 # Keras' variables and optimizer state are shared by the fits of one structure
 # (see ``_trainers``): fits in threads of one process take turns.
 _fit_lock = threading.RLock()
-
-
-def standardize(X: np.ndarray, mean: np.ndarray, scale: float) -> np.ndarray:
-    """``(X - mean) / scale`` as float32, computed in float64 block by block."""
-    U = np.empty(X.shape, dtype=np.float32)
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        block = np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64)
-        U[start : start + _BLOCK_ROWS] = (block - mean) / scale
-    return U
-
-
-def location_and_scale(X: np.ndarray) -> tuple[np.ndarray, float]:
-    """Column means and one overall scale: the root mean variance of the columns.
-
-    One scale for all columns keeps their relative sizes, as PCA sees them, so
-    that the loss stays the reconstruction error in the data's units (divided by
-    ``scale ** 2``). Constant data get a scale of 1.
-    """
-    mean = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        mean += np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64).sum(axis=0)
-    mean /= X.shape[0]
-    squares = 0.0
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        block = np.asarray(X[start : start + _BLOCK_ROWS], dtype=np.float64) - mean
-        squares += float(np.einsum("ij,ij->", block, block))
-    scale = np.sqrt(squares / (X.shape[0] * X.shape[1]))
-    tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
-    return mean, float(scale) if scale > tiny else 1.0
-
-
-def covariance(U: np.ndarray) -> np.ndarray:
-    """The covariance of standardised (centred) rows, in float64."""
-    total = np.zeros((U.shape[1], U.shape[1]))
-    for start in range(0, U.shape[0], _BLOCK_ROWS):
-        block = np.asarray(U[start : start + _BLOCK_ROWS], dtype=np.float64)
-        total += block.T @ block
-    return total / max(U.shape[0] - 1, 1)
 
 
 @dataclass
@@ -106,15 +66,15 @@ class Result:
 def train(
     settings: Settings,
     start: dict[str, np.ndarray],
-    U_train: np.ndarray,
-    U_val: np.ndarray | None,
+    rows,
     *,
     frame: tuple,
     start_frame: tuple,
     rng: np.random.RandomState,
     optimizer_state=None,
 ) -> Result:
-    """Train from ``start`` on standardised rows; select on ``U_val`` when given.
+    """Train from ``start`` on ``rows`` (``_rows.InMemoryRows`` or ``StreamedRows``);
+    select on their held-out rows when they have some.
 
     ``frame`` is ``(mean, scale, lower, upper)``: the standardisation and the
     reconstruction's bounds in standardised units. ``start_frame`` is the one the
@@ -124,7 +84,7 @@ def train(
     with _fit_lock:
         trainer = get_trainer(settings.recipe)
         trainer.reset(start, optimizer_state, settings.learning_rate, rng.randint(2**31 - 1))
-        return _Loop(settings, trainer, frame, start_frame).run(start, U_train, U_val, rng)
+        return _Loop(settings, trainer, frame, start_frame).run(start, rows, rng)
 
 
 class _Loop:
@@ -142,13 +102,14 @@ class _Loop:
                 verbose=settings.verbose,
             )
 
-    def run(self, start, U_train, U_val, rng) -> Result:
+    def run(self, start, rows, rng) -> Result:
         s, trainer = self.settings, self.trainer
         history: dict[str, list[float]] = {"loss": [], "learning_rate": []}
         start_rows = best_rows = None
-        if U_val is not None:
+        validating = rows.n_validation is not None
+        if validating:
             history["val_loss"] = []
-            start_rows = best_rows = trainer.evaluate(U_val, self.start_frame)
+            start_rows = best_rows = rows.evaluate(trainer, self.start_frame)
             best = float(np.mean(start_rows))
         else:
             best = np.inf
@@ -157,12 +118,11 @@ class _Loop:
         self._callback("on_train_begin")
         for epoch in range(1, s.epochs + 1):
             self._callback("on_epoch_begin", epoch - 1)
-            order = rng.permutation(U_train.shape[0])
-            loss, rows = trainer.train_epoch(U_train[order], self.frame, s.noise_level, U_val)
+            loss, val_rows = rows.train_epoch(trainer, self.frame, s.noise_level, rng)
             logs = {"loss": loss}
             score = loss
-            if U_val is not None:
-                score = logs["val_loss"] = float(np.mean(rows))
+            if validating:
+                score = logs["val_loss"] = float(np.mean(val_rows))
             for key, value in logs.items():
                 history[key].append(value)
             history["learning_rate"].append(learning_rate)
@@ -181,7 +141,7 @@ class _Loop:
             if score < (best - s.tol * abs(best) if np.isfinite(best) else np.inf):
                 best, best_epoch, stalled = score, epoch, 0
                 best_weights = trainer.weights()
-                best_rows = rows if U_val is not None else None
+                best_rows = val_rows
             else:
                 stalled += 1
             if self.callbacks is not None:
@@ -206,7 +166,7 @@ class _Loop:
                 )
         self._callback("on_train_end")
         optimizer_state = trainer.optimizer_variables()
-        kept_start = U_val is not None and not _significantly_better(start_rows, best_rows)
+        kept_start = validating and not _significantly_better(start_rows, best_rows)
         return Result(
             weights=start if kept_start or best_epoch == 0 else best_weights,
             optimizer_state=optimizer_state,

@@ -1,0 +1,192 @@
+"""Training rows: in memory, or streamed block by block from a memmap or a Dask array.
+
+A fit needs its rows three ways: statistics (mean, scale, bounds, covariance), one
+pass per epoch in a fresh random order, and the per-row loss on held-out rows. In
+memory, the standardised rows are one float32 array and an epoch is one
+permutation of it. A ``numpy.memmap`` or a Dask array larger than one block
+(``STREAM_BLOCK_BYTES``) is never copied whole: every pass reads blocks of
+consecutive rows, and an epoch visits the blocks in a random order and each
+block's rows in a random order (as a shuffle buffer does), so memory stays at a
+few blocks whatever the size of the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_array
+
+# Float32 bytes of rows per block, for every pass over the data (statistics, epochs):
+# large enough that a block is many optimizer steps (its per-call overhead is
+# negligible), small enough that the few copies of a block in flight (float64 included)
+# stay far below the memory out-of-core users have.
+STREAM_BLOCK_BYTES = 32 << 20
+
+
+def is_streamed(X) -> bool:
+    """Whether ``X`` is read block by block: a memmap or a Dask array over one block."""
+    lazy = isinstance(X, np.memmap) or type(X).__module__.startswith("dask.array")
+    if not lazy or getattr(X, "ndim", None) != 2:
+        return False  # anything else goes through scikit-learn's validation
+    n_rows, n_features = X.shape
+    if np.isnan(n_rows):  # a Dask array with unknown chunk sizes
+        raise ValueError(
+            "X is a Dask array whose number of rows is unknown (chunks of unknown size). "
+            "Call X.compute_chunk_sizes() first."
+        )
+    return int(n_rows) * int(n_features) * 4 > STREAM_BLOCK_BYTES
+
+
+def block_rows(n_features: int) -> int:
+    return max(1, STREAM_BLOCK_BYTES // (4 * max(int(n_features), 1)))
+
+
+def _blocks(X):
+    """``(start, stop)`` of each block of rows of ``X``."""
+    step = block_rows(X.shape[1])
+    return [(start, start + step) for start in range(0, X.shape[0], step)]
+
+
+def read_rows(X, start: int, stop: int, dtype=np.float64) -> np.ndarray:
+    """Rows ``start:stop`` of an array, memmap or Dask array, as an in-memory array."""
+    return np.asarray(X[start:stop], dtype=dtype)
+
+
+def check_streamed(X, *, input_name: str = "X") -> None:
+    """scikit-learn's checks of values (numeric, finite), one block at a time."""
+    for start, stop in _blocks(X):
+        check_array(
+            np.asarray(X[start:stop]),
+            dtype=[np.float64, np.float32],
+            input_name=input_name,
+        )
+
+
+def standardize(X, mean: np.ndarray, scale: float) -> np.ndarray:
+    """``(X - mean) / scale`` as float32, computed in float64 block by block."""
+    U = np.empty(X.shape, dtype=np.float32)
+    for start, stop in _blocks(X):
+        block = np.array(X[start:stop], dtype=np.float64)  # in place from here: one copy
+        block -= mean
+        block /= scale
+        U[start:stop] = block
+    return U
+
+
+def location_and_scale(X) -> tuple[np.ndarray, float]:
+    """Column means and one overall scale: the root mean variance of the columns.
+
+    One scale for all columns keeps their relative sizes, as PCA sees them, so
+    that the loss stays the reconstruction error in the data's units (divided by
+    ``scale ** 2``). Constant data get a scale of 1.
+    """
+    n_rows, n_features = X.shape
+    mean = np.zeros(n_features)
+    for start, stop in _blocks(X):
+        mean += read_rows(X, start, stop).sum(axis=0)
+    mean /= n_rows
+    squares = 0.0
+    for start, stop in _blocks(X):
+        block = read_rows(X, start, stop) - mean
+        squares += float(np.einsum("ij,ij->", block, block))
+    scale = np.sqrt(squares / (n_rows * n_features))
+    tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
+    return mean, float(scale) if scale > tiny else 1.0
+
+
+def covariance(X, mean: np.ndarray, scale: float) -> np.ndarray:
+    """The covariance of the standardised rows ``(X - mean) / scale``, in float64."""
+    n_rows, n_features = X.shape
+    total = np.zeros((n_features, n_features))
+    for start, stop in _blocks(X):
+        block = (read_rows(X, start, stop) - mean) / scale
+        total += block.T @ block
+    return total / max(n_rows - 1, 1)
+
+
+def edge_counts(X) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: ``(minimum, maximum, rows at the minimum, rows at the maximum)``."""
+    low, high = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    for start, stop in _blocks(X):
+        block = read_rows(X, start, stop)
+        low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
+    at_low, at_high = np.zeros(X.shape[1], np.int64), np.zeros(X.shape[1], np.int64)
+    for start, stop in _blocks(X):
+        block = read_rows(X, start, stop)
+        at_low += np.count_nonzero(block == low, axis=0)
+        at_high += np.count_nonzero(block == high, axis=0)
+    return low, high, at_low, at_high
+
+
+class InMemoryRows:
+    """Standardised float32 rows held in memory: an epoch is one permutation."""
+
+    def __init__(self, U_train: np.ndarray, U_val: np.ndarray | None):
+        self.U_train, self.U_val = U_train, U_val
+        self.n_train = U_train.shape[0]
+        self.n_validation = None if U_val is None else U_val.shape[0]
+
+    def train_epoch(self, trainer, frame, level, rng):
+        """``(mean training loss, per-row validation loss or None)`` after one epoch."""
+        order = rng.permutation(self.n_train)
+        return trainer.train_epoch(self.U_train[order], frame, level, self.U_val)
+
+    def evaluate(self, trainer, frame) -> np.ndarray:
+        return trainer.evaluate(self.U_val, frame)
+
+
+class StreamedRows:
+    """Rows read from ``X`` block by block and standardised on the way.
+
+    Parameters
+    ----------
+    X : numpy.memmap or dask.array.Array
+        The rows, in the data's units.
+    mean, scale
+        The standardisation.
+    validation : ndarray of bool of shape (n_rows,) or None
+        Which rows are held out.
+    """
+
+    def __init__(self, X, mean, scale, validation: np.ndarray | None):
+        self.X, self.mean, self.scale = X, mean, scale
+        self.validation = validation
+        self.step = block_rows(X.shape[1])
+        n_rows = X.shape[0]
+        self.starts = range(0, n_rows, self.step)
+        held_out = 0 if validation is None else int(np.count_nonzero(validation))
+        self.n_train = n_rows - held_out
+        self.n_validation = None if validation is None else held_out
+
+    def _block(self, start, *, held_out: bool) -> np.ndarray:
+        stop = start + self.step
+        block = np.asarray(self.X[start:stop])  # a view of a memmap; Dask computes it
+        if self.validation is not None:
+            keep = self.validation[start:stop]
+            block = block[keep if held_out else ~keep]
+        return standardize(block, self.mean, self.scale)
+
+    def train_epoch(self, trainer, frame, level, rng):
+        batch_size = trainer.recipe.batch_size
+        total, left = 0.0, None
+        order = rng.permutation(len(self.starts))
+        for index in order:
+            U = self._block(self.starts[index], held_out=False)
+            U = U[rng.permutation(len(U))]
+            if left is not None:
+                U = np.concatenate([left, U])
+            # Whole batches only, the rest opening the next block: every backend sees
+            # the batches of one shuffled pass, of which only the last may be partial.
+            whole = len(U) if index == order[-1] else len(U) - len(U) % batch_size
+            U, left = U[:whole], U[whole:]
+            if len(U):
+                total += trainer.train_epoch(U, frame, level)[0] * len(U)
+        rows = None if self.validation is None else self.evaluate(trainer, frame)
+        return total / max(self.n_train, 1), rows
+
+    def evaluate(self, trainer, frame) -> np.ndarray:
+        losses = []
+        for start in self.starts:
+            U = self._block(start, held_out=True)
+            if len(U):
+                losses.append(trainer.evaluate(U, frame))
+        return np.concatenate(losses) if losses else np.empty(0, np.float32)
