@@ -15,6 +15,7 @@ Batches are consecutive slices of rows the caller has already shuffled.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -40,6 +41,9 @@ class Recipe:
     loss: str
     corruption: str | None  # None, "gaussian" or "masking"
     batch_size: int
+    # The Keras distribution the fit runs under (``keras.distribution.distribution()``;
+    # JAX only): its variables are laid out on its devices, so it is part of the key.
+    distribution: object = None
 
 
 def get_trainer(recipe: Recipe):
@@ -52,6 +56,13 @@ def get_trainer(recipe: Recipe):
     from ._keras import import_keras
 
     backend = import_keras().backend.backend()
+    if recipe.distribution is not None and backend != "jax":
+        raise ValueError(
+            "Data-parallel training runs through keras.distribution, which Keras "
+            f"implements on the JAX backend; this process runs {backend!r}. Set "
+            "KERAS_BACKEND=jax, or fit outside the distribution's scope. Received: "
+            f"{recipe.distribution!r}."
+        )
     trainer = {"tensorflow": _TensorFlowTrainer, "jax": _JaxTrainer, "torch": _TorchTrainer}[
         backend
     ](recipe)
@@ -70,6 +81,11 @@ class _Trainer:
 
         keras = self.keras = import_keras()
         self.recipe = recipe
+        # Built in the distribution's scope: its variables get the distribution's layout.
+        with _scope(recipe.distribution):
+            self._build(keras, recipe)
+
+    def _build(self, keras, recipe):
         self.model, _, _ = recipe.network.build_keras()
         self.names = keras_weight_names(self.model)
         # Named explicitly: Keras numbers unnamed optimizers per process ("adam_3"),
@@ -338,6 +354,24 @@ class _JaxTrainer(_Trainer):
         self.sync()
         return super().optimizer_variables()
 
+    def _distribute(self, array, batch_axis):
+        """``array`` split over the distribution's devices along ``batch_axis``."""
+        distribution = self.recipe.distribution
+        if distribution is None:
+            return array
+        mesh = distribution.device_mesh
+        n_devices = mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)]
+        if self.recipe.batch_size % n_devices:
+            raise ValueError(
+                f"Data-parallel training splits each batch over {n_devices} devices: "
+                f"batch_size must be a multiple of {n_devices}. Received: "
+                f"batch_size={self.recipe.batch_size}."
+            )
+        axes = [None] * array.ndim
+        axes[batch_axis] = distribution.batch_dim_name
+        layout = self.keras.distribution.TensorLayout(axes, distribution.device_mesh)
+        return self.keras.distribution.distribute_tensor(array, layout)
+
     def train_epoch(self, U, frame, level, U_val=None):
         batch_size = self.recipe.batch_size
         n_batches = U.shape[0] // batch_size  # the incomplete last batch is skipped
@@ -348,10 +382,10 @@ class _JaxTrainer(_Trainer):
             chunk = batches[start : start + _JAX_STEPS_PER_CALL]
             if len(chunk) < _JAX_STEPS_PER_CALL:  # one step at a time: one more trace only
                 for batch in chunk:
-                    state, loss = self._steps(state, batch[None], *args)
+                    state, loss = self._steps(state, self._distribute(batch[None], 1), *args)
                     total += float(loss)
             else:
-                state, loss = self._steps(state, chunk, *args)
+                state, loss = self._steps(state, self._distribute(chunk, 1), *args)
                 total += float(loss)
         self.state = state
         rows = None if U_val is None else self.evaluate(U_val, frame)
@@ -363,8 +397,13 @@ class _JaxTrainer(_Trainer):
         padded = -(-n_rows // self.recipe.batch_size) * self.recipe.batch_size
         U = np.concatenate([U, np.zeros((padded - n_rows, U.shape[1]), U.dtype)])
         trainable, non_trainable, _, _ = self.state
+        U = self._distribute(U, batch_axis=0)
         rows = self._evaluate(trainable, non_trainable, U, _frame32(frame))
         return np.asarray(rows)[:n_rows]
+
+
+def _scope(distribution):
+    return contextlib.nullcontext() if distribution is None else distribution.scope()
 
 
 def _frame32(frame):

@@ -1,0 +1,79 @@
+"""Data-parallel training through Keras' distribution API, on simulated CPU devices.
+
+JAX splits its host CPU into two devices when ``XLA_FLAGS`` asks before it starts,
+so the check runs in a fresh process. Skipped where JAX is not installed.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from skautoenc import AutoencoderTransformer
+
+FIT_ON_TWO_DEVICES = textwrap.dedent(
+    """
+    import keras
+    import numpy as np
+    from skautoenc import AutoencoderTransformer
+    from skautoenc.datasets import load_digits_images
+
+    X = load_digits_images().data[:600]
+    # tol=0: the schedule's plateau decisions would amplify float32 rounding.
+    params = dict(n_components=4, hidden_layer_sizes=(32,), epochs=5, tol=0, random_state=0)
+    single = AutoencoderTransformer(**params).fit(X)
+    devices = keras.distribution.list_devices("cpu")
+    assert len(devices) == 2, devices
+    data_parallel = keras.distribution.DataParallel(devices=devices)
+    with data_parallel.scope():
+        both = AutoencoderTransformer(**params).fit(X)
+        try:
+            AutoencoderTransformer(**params, batch_size=127).fit(X)
+        except ValueError as error:
+            assert "batch_size must be a multiple of 2" in str(error), error
+        else:
+            raise AssertionError("an odd batch was split over two devices")
+    from skautoenc import _trainers
+
+    layouts = {
+        recipe.distribution: trainer.state[0][0].sharding.device_set
+        for recipe, trainer in _trainers._cache.items()
+    }
+    assert len(layouts[data_parallel]) == 2 and len(layouts[None]) == 1, layouts
+    np.save("single.npy", single.transform(X))
+    np.save("both.npy", both.transform(X))
+    """
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+def test_data_parallel_fit_matches_one_device(tmp_path):
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    subprocess.run(
+        [sys.executable, "-c", FIT_ON_TWO_DEVICES], check=True, cwd=tmp_path, env=env, timeout=300
+    )
+    single, both = np.load(tmp_path / "single.npy"), np.load(tmp_path / "both.npy")
+    # Five epochs of float32 training whose gradients are summed in another order
+    # (per device, then across devices): agreement to float32 rounding, amplified by
+    # the steps (measured ~2e-7 of the codes' range).
+    np.testing.assert_allclose(both, single, rtol=0, atol=1e-4 * np.abs(single).max())
+
+
+def test_a_distribution_on_another_backend_is_refused():
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() == "jax":
+        pytest.skip("the JAX backend runs keras.distribution")
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    ae = AutoencoderTransformer(epochs=1, random_state=0)
+    data_parallel = keras.distribution.DataParallel(devices=keras.distribution.list_devices("cpu"))
+    with data_parallel.scope(), pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+        ae.fit(X)
+    assert not hasattr(ae, "n_iter_")
