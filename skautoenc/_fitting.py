@@ -81,6 +81,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
                 "gaussian" if est.noise == "auto" else est.noise,
                 int(min(est.batch_size, rows.n_train)),
                 import_keras().distribution.distribution(),
+                import_keras().config.dtype_policy().name,
             ),
             learning_rate=float(est.learning_rate),
             noise_level=noise_level(est, scale, eigen, network.n_components),

@@ -44,6 +44,9 @@ class Recipe:
     # The Keras distribution the fit runs under (``keras.distribution.distribution()``;
     # JAX only): its variables are laid out on its devices, so it is part of the key.
     distribution: object = None
+    # The Keras dtype policy the network is built under (``keras.config.dtype_policy()``):
+    # "float32", or mixed precision such as "mixed_bfloat16".
+    dtype_policy: str = "float32"
 
 
 def get_trainer(recipe: Recipe):
@@ -104,6 +107,9 @@ class _Trainer:
         """Per-row reconstruction loss; mse/mae/huber in standardised units."""
         ops, losses = self.keras.ops, self.keras.losses
         mean, scale, lower, upper = frame
+        # Under a mixed-precision policy the network computes in float16/bfloat16 and
+        # its variables stay float32; the loss is computed in float32, as Keras does.
+        u_hat = ops.cast(u_hat, "float32")
         activation = self.recipe.network.output_activation
         if activation != "linear":
             x_hat = self.keras.activations.get(activation)(mean + scale * u_hat)
