@@ -24,7 +24,7 @@ from ._rows import (
     location_and_scale,
     standardize,
 )
-from ._trainers import Recipe
+from ._trainers import Recipe, active_distribution
 from ._training import Settings, train
 from ._validation import check_training_params, network_for, structure, validate_rows
 
@@ -80,7 +80,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
                 est.loss,
                 "gaussian" if est.noise == "auto" else est.noise,
                 int(min(est.batch_size, rows.n_train)),
-                import_keras().distribution.distribution(),
+                active_distribution(),
                 import_keras().config.dtype_policy().name,
             ),
             learning_rate=float(est.learning_rate),

@@ -41,12 +41,38 @@ class Recipe:
     loss: str
     corruption: str | None  # None, "gaussian" or "masking"
     batch_size: int
-    # The Keras distribution the fit runs under (``keras.distribution.distribution()``;
-    # JAX only): its variables are laid out on its devices, so it is part of the key.
+    # The data-parallel setting the fit runs under (``active_distribution``): the
+    # variables are laid out on its devices, so it is part of the key.
     distribution: object = None
     # The Keras dtype policy the network is built under (``keras.config.dtype_policy()``):
     # "float32", or mixed precision such as "mixed_bfloat16".
     dtype_policy: str = "float32"
+
+
+def active_distribution():
+    """The data-parallel setting a fit runs under: a ``keras.distribution`` (JAX), a
+    ``tf.distribute.Strategy`` scope (TensorFlow), or None."""
+    from ._keras import import_keras
+
+    keras = import_keras()
+    backend, distribution = keras.backend.backend(), keras.distribution.distribution()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.distribute.has_strategy():
+            if distribution is not None:
+                raise ValueError(
+                    "A fit runs under one data-parallel setting: received both a "
+                    f"tf.distribute strategy and {distribution!r}."
+                )
+            return tf.distribute.get_strategy()
+    if distribution is not None and backend != "jax":
+        raise ValueError(
+            "keras.distribution is implemented by Keras on the JAX backend; this process "
+            f"runs {backend!r}. On TensorFlow, fit in a tf.distribute.MirroredStrategy "
+            f"scope instead, or set KERAS_BACKEND=jax. Received: {distribution!r}."
+        )
+    return distribution
 
 
 def get_trainer(recipe: Recipe):
@@ -59,13 +85,6 @@ def get_trainer(recipe: Recipe):
     from ._keras import import_keras
 
     backend = import_keras().backend.backend()
-    if recipe.distribution is not None and backend != "jax":
-        raise ValueError(
-            "Data-parallel training runs through keras.distribution, which Keras "
-            f"implements on the JAX backend; this process runs {backend!r}. Set "
-            "KERAS_BACKEND=jax, or fit outside the distribution's scope. Received: "
-            f"{recipe.distribution!r}."
-        )
     trainer = {"tensorflow": _TensorFlowTrainer, "jax": _JaxTrainer, "torch": _TorchTrainer}[
         backend
     ](recipe)
@@ -204,18 +223,43 @@ class _TensorFlowTrainer(_Trainer):
         model, optimizer = self.model, self.optimizer
         variables = model.trainable_variables
 
+        strategy = self.recipe.distribution
+
         def evaluate(U, frame):
             return self.row_losses(U, model(U), frame)
+
+        def step(u, u_in, frame):
+            """One optimizer step on a batch, or on this replica's share of it.
+
+            Each replica's loss is its rows' sum over the whole batch's row count:
+            the optimizer sums the replicas' gradients, which makes the gradient of
+            the batch's mean loss, as on one device.
+            """
+            n_rows = tf.cast(tf.shape(u)[0], tf.float32)
+            replica = tf.distribute.get_replica_context()
+            if strategy is not None:
+                index, count = replica.replica_id_in_sync_group, replica.num_replicas_in_sync
+                first, last = (tf.shape(u)[0] * i // count for i in (index, index + 1))
+                u, u_in = u[first:last], u_in[first:last]
+            with tf.GradientTape() as tape:
+                rows = self.row_losses(u, model(u_in, training=True), frame)
+                loss = tf.reduce_sum(rows) / n_rows
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            return loss
 
         def epoch(U, U_val, frame, level):
             n_rows = tf.shape(U)[0]
             total = tf.constant(0.0)
             for start in tf.range(0, n_rows, batch_size):
                 u = U[start : start + batch_size]
-                with tf.GradientTape() as tape:
-                    u_hat = model(self.corrupt(u, frame, level), training=True)
-                    loss = tf.reduce_mean(self.row_losses(u, u_hat, frame))
-                optimizer.apply(tape.gradient(loss, variables), variables)
+                # Corrupted once for the whole batch: the same noise on any number of
+                # replicas (and one seed stream, drawn outside the replicas).
+                u_in = self.corrupt(u, frame, level)
+                if strategy is None:
+                    loss = step(u, u_in, frame)
+                else:
+                    losses = strategy.run(step, args=(u, u_in, frame))
+                    loss = strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
                 total += loss * tf.cast(tf.shape(u)[0], tf.float32)
             return total / tf.cast(n_rows, tf.float32), evaluate(U_val, frame)
 

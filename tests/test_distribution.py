@@ -1,7 +1,8 @@
-"""Data-parallel training through Keras' distribution API, on simulated CPU devices.
+"""Data-parallel training on simulated CPU devices, and mixed precision.
 
-JAX splits its host CPU into two devices when ``XLA_FLAGS`` asks before it starts,
-so the check runs in a fresh process. Skipped where JAX is not installed.
+``keras.distribution.DataParallel`` on JAX and ``tf.distribute.MirroredStrategy`` on
+TensorFlow. Both split the host CPU into devices only before they start, so each
+check runs in a fresh process; the JAX one is skipped where JAX is not installed.
 """
 
 import importlib.util
@@ -15,66 +16,100 @@ import pytest
 
 from skautoenc import AutoencoderTransformer
 
-FIT_ON_TWO_DEVICES = textwrap.dedent(
-    """
-    import keras
-    import numpy as np
-    from skautoenc import AutoencoderTransformer
-    from skautoenc.datasets import load_digits_images
+# Two simulated CPU devices, set before the backend starts; then one fit on one
+# device and one under the backend's data-parallel setting, whose codes are saved.
+TWO_DEVICES = {
+    "jax": """
+import keras
 
-    X = load_digits_images().data[:600]
-    # tol=0: the schedule's plateau decisions would amplify float32 rounding.
-    params = dict(n_components=4, hidden_layer_sizes=(32,), epochs=5, tol=0, random_state=0)
-    single = AutoencoderTransformer(**params).fit(X)
-    devices = keras.distribution.list_devices("cpu")
-    assert len(devices) == 2, devices
-    data_parallel = keras.distribution.DataParallel(devices=devices)
-    with data_parallel.scope():
-        both = AutoencoderTransformer(**params).fit(X)
+devices = keras.distribution.list_devices("cpu")
+parallel = keras.distribution.DataParallel(devices=devices)
+""",
+    "tensorflow": """
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+devices = tf.config.list_logical_devices("CPU")
+parallel = tf.distribute.MirroredStrategy([device.name for device in devices])
+""",
+}
+FIT_ON_ONE_AND_ON_TWO = """
+import numpy as np
+from skautoenc import AutoencoderTransformer, _trainers
+from skautoenc.datasets import load_digits_images
+
+assert len(devices) == 2, devices
+X = load_digits_images().data[:600]
+# tol=0: the schedule's plateau decisions would amplify float32 rounding.
+params = dict(n_components=4, hidden_layer_sizes=(32,), epochs=5, tol=0, random_state=0)
+single = AutoencoderTransformer(**params).fit(X)
+with parallel.scope():
+    both = AutoencoderTransformer(**params).fit(X)
+trainer = next(t for r, t in _trainers._cache.items() if r.distribution is parallel)
+variable = trainer.model.weights[0].value
+if hasattr(variable, "sharding"):  # JAX: replicated over the mesh
+    assert len(variable.sharding.device_set) == 2, variable.sharding
+else:  # TensorFlow: a mirrored variable, one copy per replica
+    assert len(variable.values) == 2, variable
+np.save("single.npy", single.transform(X))
+np.save("both.npy", both.transform(X))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_data_parallel_fit_matches_one_device(tmp_path, backend):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"needs {backend}")
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    script = TWO_DEVICES[backend] + FIT_ON_ONE_AND_ON_TWO
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, timeout=300)
+    single, both = np.load(tmp_path / "single.npy"), np.load(tmp_path / "both.npy")
+    # Five epochs of float32 training whose gradients are summed in another order
+    # (per device, then across devices): agreement to float32 rounding, amplified by
+    # the steps (measured ~2e-7 of the codes' range on both backends).
+    np.testing.assert_allclose(both, single, rtol=0, atol=1e-4 * np.abs(single).max())
+
+
+def test_a_batch_that_does_not_split_evenly_is_refused_on_jax(tmp_path):
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("needs jax")
+    script = TWO_DEVICES["jax"] + textwrap.dedent(
+        """
+        import numpy as np
+        from skautoenc import AutoencoderTransformer
+
+        ae = AutoencoderTransformer(batch_size=127, epochs=1)
         try:
-            AutoencoderTransformer(**params, batch_size=127).fit(X)
+            with parallel.scope():
+                ae.fit(np.random.default_rng(0).normal(size=(300, 5)))
         except ValueError as error:
             assert "batch_size must be a multiple of 2" in str(error), error
         else:
             raise AssertionError("an odd batch was split over two devices")
-    from skautoenc import _trainers
-
-    layouts = {
-        recipe.distribution: trainer.state[0][0].sharding.device_set
-        for recipe, trainer in _trainers._cache.items()
-    }
-    assert len(layouts[data_parallel]) == 2 and len(layouts[None]) == 1, layouts
-    np.save("single.npy", single.transform(X))
-    np.save("both.npy", both.transform(X))
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
-def test_data_parallel_fit_matches_one_device(tmp_path):
+        assert not hasattr(ae, "n_iter_")
+        """
+    )
     env = {
         **os.environ,
         "KERAS_BACKEND": "jax",
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
     }
-    subprocess.run(
-        [sys.executable, "-c", FIT_ON_TWO_DEVICES], check=True, cwd=tmp_path, env=env, timeout=300
-    )
-    single, both = np.load(tmp_path / "single.npy"), np.load(tmp_path / "both.npy")
-    # Five epochs of float32 training whose gradients are summed in another order
-    # (per device, then across devices): agreement to float32 rounding, amplified by
-    # the steps (measured ~2e-7 of the codes' range).
-    np.testing.assert_allclose(both, single, rtol=0, atol=1e-4 * np.abs(single).max())
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, timeout=300)
 
 
-def test_a_distribution_on_another_backend_is_refused():
+def test_a_keras_distribution_on_another_backend_is_refused():
     keras = pytest.importorskip("keras")
     if keras.backend.backend() == "jax":
         pytest.skip("the JAX backend runs keras.distribution")
     X = np.random.default_rng(0).normal(size=(60, 5))
     ae = AutoencoderTransformer(epochs=1, random_state=0)
     data_parallel = keras.distribution.DataParallel(devices=keras.distribution.list_devices("cpu"))
-    with data_parallel.scope(), pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+    with data_parallel.scope(), pytest.raises(ValueError, match="implemented by Keras on the JAX"):
         ae.fit(X)
     assert not hasattr(ae, "n_iter_")
 
