@@ -1,0 +1,165 @@
+"""What every backend's trainer shares: its cache key (``Recipe``), the Keras model
+and optimizer of one recipe, the loss and corruption written with ``keras.ops``, and
+moving weights and optimizer state in and out. The backend-specific loops subclass
+``Trainer`` in ``_trainers``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._network import Network, keras_weight_names
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a compiled training function depends on (its cache key)."""
+
+    network: Network
+    optimizer: str
+    loss: str
+    corruption: str | None  # None, "gaussian" or "masking"
+    batch_size: int
+    # The data-parallel setting the fit runs under (``active_distribution``): the
+    # variables are laid out on its devices, so it is part of the key.
+    distribution: object = None
+    # The Keras dtype policy the network is built under (``keras.config.dtype_policy()``):
+    # "float32", or mixed precision such as "mixed_bfloat16".
+    dtype_policy: str = "float32"
+
+
+class Trainer:
+    """A Keras model, its optimizer and compiled epoch function for one recipe."""
+
+    def __init__(self, recipe: Recipe):
+        from ._keras import import_keras
+
+        keras = self.keras = import_keras()
+        self.recipe = recipe
+        # Built in the distribution's scope: its variables get the distribution's layout.
+        with scope(recipe.distribution):
+            self._build(keras, recipe)
+
+    def _build(self, keras, recipe):
+        self.model, _, _ = recipe.network.build_keras()
+        self.names = keras_weight_names(self.model)
+        # Named explicitly: Keras numbers unnamed optimizers per process ("adam_3"),
+        # and the names of its variables are how a saved state is matched.
+        optimizer_class = type(keras.optimizers.get(recipe.optimizer))
+        self.optimizer = optimizer_class(name=recipe.optimizer)
+        self.optimizer.build(self.model.trainable_variables)
+        self.fresh_optimizer = self._read(self.optimizer.variables)
+        self.seed_generator = keras.random.SeedGenerator(0)
+        self._compile()
+
+    # ------------------------------------------------------------ shared math
+    # A "frame" is (mean, scale, lower, upper): the standardisation of the rows and the
+    # bounds of the reconstruction in standardised units (infinite where unbounded).
+    def row_losses(self, u, u_hat, frame):
+        """Per-row reconstruction loss; mse/mae/huber in standardised units."""
+        ops, losses = self.keras.ops, self.keras.losses
+        mean, scale, lower, upper = frame
+        # Under a mixed-precision policy the network computes in float16/bfloat16 and
+        # its variables stay float32; the loss is computed in float32, as Keras does.
+        u_hat = ops.cast(u_hat, "float32")
+        activation = self.recipe.network.output_activation
+        if activation != "linear":
+            x_hat = self.keras.activations.get(activation)(mean + scale * u_hat)
+            u_hat = (x_hat - mean) / scale
+        u_hat = ops.clip(u_hat, lower, upper)
+        kind = self.recipe.loss
+        if kind == "binary_crossentropy":  # on the data, in [0, 1]
+            return losses.binary_crossentropy(mean + scale * u, mean + scale * u_hat)
+        if kind == "mse":
+            return losses.mean_squared_error(u, u_hat)
+        if kind == "mae":
+            return losses.mean_absolute_error(u, u_hat)
+        return ops.mean(losses.huber(u[..., None], u_hat[..., None]), axis=-1)
+
+    def corrupt(self, u, frame, level):
+        """Training-time corruption of standardised rows (none, Gaussian, masking)."""
+        keras = self.keras
+        mean, scale = frame[0], frame[1]
+        if self.recipe.corruption == "gaussian":
+            return u + level * keras.random.normal(keras.ops.shape(u), seed=self.seed_generator)
+        if self.recipe.corruption == "masking":
+            keep = keras.random.uniform(keras.ops.shape(u), seed=self.seed_generator) >= level
+            return keras.ops.where(keep, u, -mean / scale)  # masked inputs are 0 in data units
+        return u
+
+    # ---------------------------------------------------------------- state
+    def _read(self, variables):
+        return [np.array(v.numpy()) for v in variables]
+
+    def reset(self, weights, optimizer_state, learning_rate, seed):
+        """Start a fit: weights by name, optimizer state (or a fresh one), seed.
+
+        ``optimizer_state`` is a list of ``(name, value)``, as ``optimizer_variables``
+        returns it; it must be that of this optimizer on this network.
+        """
+        Trainer.set_weights(self, weights)  # the variables only: subclasses sync after
+        values = self.fresh_optimizer
+        if optimizer_state is not None:
+            names = [v.path for v in self.optimizer.variables]
+            found = [name for name, _ in optimizer_state]
+            if found != names or any(
+                tuple(np.shape(value)) != tuple(v.shape)
+                for (_, value), v in zip(optimizer_state, self.optimizer.variables, strict=True)
+            ):
+                raise ValueError(
+                    "The optimizer state to continue from is not that of a "
+                    f"{self.recipe.optimizer!r} optimizer on this network. Expected "
+                    f"the variables {names}. Received: {found}."
+                )
+            values = [value for _, value in optimizer_state]
+        for variable, value in zip(self.optimizer.variables, values, strict=True):
+            variable.assign(value)
+        self.optimizer.learning_rate = learning_rate
+        self.seed_generator.state.assign(np.array([seed, 0], dtype=self.seed_generator.state.dtype))
+
+    def set_weights(self, weights):
+        for name, variable in zip(self.names, self.model.weights, strict=True):
+            variable.assign(weights[name])
+
+    def set_learning_rate(self, value):
+        self.optimizer.learning_rate = value
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.names, self._read(self.model.weights), strict=True))
+
+    def optimizer_variables(self) -> list[tuple[str, np.ndarray]]:
+        names = [v.path for v in self.optimizer.variables]
+        return list(zip(names, self._read(self.optimizer.variables), strict=True))
+
+    def sync(self):
+        """Make ``self.model``'s variables current (for callbacks); a no-op when stateful."""
+
+    def train_epoch(self, U, frame, level, U_val=None):
+        """One pass over the rows of ``U`` (float32, standardised).
+
+        Returns the mean training loss and, when ``U_val`` is given, the per-row
+        loss on it after the epoch.
+        """
+        raise NotImplementedError
+
+    def evaluate(self, U, frame) -> np.ndarray:
+        """Per-row loss of the current weights on ``U``, without corruption."""
+        raise NotImplementedError
+
+
+def scope(distribution):
+    return contextlib.nullcontext() if distribution is None else distribution.scope()
+
+
+def frame32(frame):
+    """A frame's arrays in float32 (infinite bounds stay infinite)."""
+    mean, scale, lower, upper = frame
+    return (
+        np.asarray(mean, np.float32),
+        np.float32(scale),
+        np.asarray(lower, np.float32),
+        np.asarray(upper, np.float32),
+    )
