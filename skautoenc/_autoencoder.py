@@ -13,16 +13,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import array_api_io
 from ._fitted_mixin import FittedNetworkMixin
-from ._validation import FLOAT_DTYPES, validate_rows
+from ._validation import check_finite_scores, validate_codes, validate_rows
 
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
 OPTIMIZERS = ("adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta", "ftrl")
 NOISES = ("auto", "gaussian", "masking")
 # Fitted state that does not end in "_" (and is replaced by every fit).
 _PRIVATE_STATE = ("_fitted", "_optimizer_state", "_optimizer_name", "_keras_views")
+# The API pages of docs/api.rst's autosummary; scikit-learn fills in the doubled braces.
+DOC_URL = (
+    "https://skautoenc.readthedocs.io/en/{version}/gen_modules/"
+    "{{estimator_module}}.{{estimator_name}}.html"
+)
 
 
 class AutoencoderTransformer(
@@ -46,7 +52,9 @@ class AutoencoderTransformer(
 
     Inference replays the fitted weights in NumPy, in the input's float dtype, so
     transforming one row costs about what ``PCA.transform`` costs and an unpickled
-    model needs no TensorFlow.
+    model needs no TensorFlow. With ``sklearn.set_config(array_api_dispatch=True)``,
+    the methods also take PyTorch, CuPy or other array API arrays (computed on NumPy)
+    and return arrays of the input's namespace and device; fitted attributes are NumPy.
 
     Parameters
     ----------
@@ -247,6 +255,7 @@ class AutoencoderTransformer(
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @array_api_io
     def fit(self, X, y=None):
         """Train the autoencoder to reconstruct ``X``, starting from PCA.
 
@@ -267,6 +276,7 @@ class AutoencoderTransformer(
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @array_api_io
     def partial_fit(self, X, y=None):
         """Run one epoch over ``X``; the first call starts from PCA of ``X``.
 
@@ -309,6 +319,7 @@ class AutoencoderTransformer(
         del old
 
     # ---------------------------------------------------------------- inference
+    @array_api_io
     def transform(self, X):
         """Encode ``X`` into ``n_components`` codes.
 
@@ -320,12 +331,14 @@ class AutoencoderTransformer(
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components)
-            The codes, computed in ``X``'s float dtype (float64 unless float32).
+            The codes, computed in ``X``'s float dtype (float64 unless float32). With
+            ``array_api_dispatch`` on, in ``X``'s array namespace and on its device.
         """
         check_is_fitted(self)
         fitted = self._fitted
         return fitted.encode(validate_rows(self, X, reset=False))
 
+    @array_api_io
     def inverse_transform(self, X):
         """Decode codes back to the input space.
 
@@ -337,18 +350,14 @@ class AutoencoderTransformer(
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
-            The reconstruction, in the codes' float dtype.
+            The reconstruction, in the codes' float dtype (and, with
+            ``array_api_dispatch`` on, their array namespace and device).
         """
         check_is_fitted(self)
         fitted = self._fitted
-        X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
-        if X.shape[1] != fitted.network.n_components:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but inverse_transform expects codes "
-                f"with n_components={fitted.network.n_components} features."
-            )
-        return fitted.decode(X)
+        return fitted.decode(validate_codes(X, fitted.network.n_components))
 
+    @array_api_io
     def denoise(self, X):
         """Reconstruct ``X`` through the bottleneck: ``decoder(encoder(X))``.
 
@@ -363,12 +372,14 @@ class AutoencoderTransformer(
         Returns
         -------
         X_clean : ndarray of shape (n_samples, n_features)
-            The reconstruction, in ``X``'s float dtype.
+            The reconstruction, in ``X``'s float dtype (and, with
+            ``array_api_dispatch`` on, its array namespace and device).
         """
         check_is_fitted(self)
         fitted = self._fitted
         return fitted.reconstruct(validate_rows(self, X, reset=False))
 
+    @array_api_io
     def score_samples(self, X):
         """Negative mean squared reconstruction error of each sample.
 
@@ -383,21 +394,17 @@ class AutoencoderTransformer(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ``-mean((X - denoise(X)) ** 2, axis=1)``, in the data's units.
+            ``-mean((X - denoise(X)) ** 2, axis=1)``, in the data's units (in
+            ``X``'s array namespace and device with ``array_api_dispatch`` on).
         """
         check_is_fitted(self)
         fitted = self._fitted
         X = validate_rows(self, X, reset=False)
         with np.errstate(over="ignore"):
             scores = -np.mean((X - fitted.reconstruct(X)) ** 2, axis=1)
-        if not np.isfinite(scores).all():
-            raise ValueError(
-                f"The squared reconstruction error of some rows overflows {X.dtype}: their "
-                f"values range from {np.min(X):.4g} to {np.max(X):.4g}. Pass float64 rows, "
-                "or rows on the training data's scale."
-            )
-        return scores
+        return check_finite_scores(scores, X)
 
+    @array_api_io
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all of ``X``.
 
@@ -414,7 +421,7 @@ class AutoencoderTransformer(
         Returns
         -------
         score : float
-            ``mean(score_samples(X))``.
+            ``mean(score_samples(X))``, a Python float whatever ``X``'s array type.
         """
         return float(np.mean(self.score_samples(X)))
 
@@ -424,7 +431,20 @@ class AutoencoderTransformer(
         return self._fitted.network.n_components
 
     # ----------------------------------------------------------- scikit-learn
+    # The HTML repr (Jupyter) links to the API page, as scikit-learn's do; by template,
+    # as _doc_link_url_param_generator's calling convention differs between versions.
+    _doc_link_module = "skautoenc"
+
+    @property
+    def _doc_link_template(self) -> str:
+        from . import __version__  # read here: the package is not initialised at import
+
+        release = __version__.replace(".", "").isdigit()  # else the main branch's docs
+        return DOC_URL.format(version=__version__ if release else "latest")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # No array_api_support: array API inputs are computed on NumPy copies and the
+        # fitted attributes stay NumPy, which check_array_api_input would refuse.
         return tags

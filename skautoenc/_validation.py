@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from ._inference import NUMPY_ACTIVATIONS
 from ._network import Network
@@ -25,6 +25,28 @@ def validate_rows(estimator, X, *, reset: bool) -> np.ndarray:
             f"non-numeric values ({error}). Encode text or categorical columns first, "
             "e.g. with OneHotEncoder in a ColumnTransformer."
         ) from error
+
+
+def validate_codes(X, n_components: int) -> np.ndarray:
+    """``check_array`` for ``inverse_transform``: float codes, ``n_components`` columns."""
+    X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
+    if X.shape[1] != n_components:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but inverse_transform expects codes "
+            f"with n_components={n_components} features."
+        )
+    return X
+
+
+def check_finite_scores(scores: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``score_samples``' scores, refused when the squared error overflowed ``X``'s dtype."""
+    if not np.isfinite(scores).all():
+        raise ValueError(
+            f"The squared reconstruction error of some rows overflows {X.dtype}: their "
+            f"values range from {np.min(X):.4g} to {np.max(X):.4g}. Pass float64 rows, "
+            "or rows on the training data's scale."
+        )
+    return scores
 
 
 def _is_int(value) -> bool:
