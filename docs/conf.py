@@ -41,6 +41,8 @@ _MODE_FILE.write_text(_MODE)
 # Examples call plt.show(); the gallery scrapes the figures instead of showing them.
 os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The MLflow example of the gallery: no usage data sent from a docs build.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 # -- Project -----------------------------------------------------------------
 project = "skautoenc"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +110,31 @@ def test_readme_python_blocks_run_as_written_in_order(tmp_path, monkeypatch):
         for block in blocks:
             exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["search"].best_params_["ae__n_components"] in (2, 4, 8, 16)
+
+
+def test_integrations_page_python_blocks_run_in_order(tmp_path, monkeypatch):
+    """docs/integrations.md as a reader runs it: blocks in order in one namespace; a
+    block that starts with ``# file: NAME`` is that file's content, written out."""
+    for name in ("skl2onnx", "onnxruntime", "skops", "mlflow", "optuna", "imblearn"):
+        pytest.importorskip(name, reason=f"{name} is in the test extra")
+    page = (DOCS / "integrations.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 8
+    monkeypatch.chdir(tmp_path)
+    # Set here, so that they are restored after the test (the page sets them too).
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    namespace = {"__name__": "__integrations__"}
+    try:
+        for block in blocks:
+            written = re.match(r"# file: (\S+)\n", block)
+            if written:
+                (tmp_path / written.group(1)).write_text(block, encoding="utf-8")
+            else:
+                exec(compile(block, "integrations.md", "exec"), namespace)
+    finally:
+        if "mlflow" in namespace:
+            namespace["mlflow"].set_tracking_uri(None)
+    assert set(namespace["study"].best_params) == {"n_components", "width"}
+    assert set(np.unique(namespace["balanced"].predict(namespace["X"]))) == set(range(10))
