@@ -134,16 +134,26 @@ class FittedNetwork:
 
     @classmethod
     def from_dict(cls, state: dict) -> FittedNetwork:
+        """Rebuild from ``to_dict``'s data, checked against the structure first: a
+        state from a file (skops) allocates nothing its arrays do not already hold."""
         fields = dict(state["network"])
         fields["hidden_layer_sizes"] = tuple(fields["hidden_layer_sizes"])
-        return cls(
-            Network(**fields),
-            state["weights"],
-            state["mean"],
-            state["scale"],
-            state.get("lower"),
-            state.get("upper"),
-        )
+        network = Network(**fields)
+        expected = {**network.weight_shapes()}
+        found = {name: np.shape(array) for name, array in state["weights"].items()}
+        n = network.n_features
+        bounds = [state.get(key) for key in ("lower", "upper")]
+        if (
+            found != expected
+            or np.shape(state["mean"]) != (n,)
+            or any(b is not None and np.shape(b) != (n,) for b in bounds)
+        ):
+            raise ValueError(
+                "The fitted state does not match the network it describes "
+                f"({network}): expected arrays of shapes {expected} and a mean of "
+                f"shape ({n},); received {found} and {np.shape(state['mean'])}."
+            )
+        return cls(network, state["weights"], state["mean"], state["scale"], *bounds)
 
     def _in(self, dtype):
         """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""

@@ -424,3 +424,13 @@ def test_mlflow_pyfunc_column_signature_takes_both_dtypes(mlflow, models, codes_
         rows = _rows(model, X, dtype)
         expected = model.transform(rows.astype(np.float64))
         np.testing.assert_array_equal(served.predict(rows), expected, strict=True)
+
+
+def test_a_state_that_contradicts_its_network_is_refused_before_allocating(models):
+    """A crafted skops file cannot make unpickling allocate what its arrays do not hold."""
+    state = models["bounded, no early stopping"].__getstate__()
+    network = dict(state["_fitted"]["network"], n_features=10**12)
+    crafted = {**state, "_fitted": {**state["_fitted"], "network": network}}
+    crafted["_fitted"].pop("lower")
+    with pytest.raises(ValueError, match="does not match the network"):
+        AutoencoderTransformer().__setstate__(crafted)
