@@ -4,10 +4,10 @@ A fit needs its rows three ways: statistics (mean, scale, bounds, covariance), o
 pass per epoch in a fresh random order, and the per-row loss on held-out rows. In
 memory, the standardised rows are one float32 array and an epoch is one
 permutation of it. A ``numpy.memmap`` or a Dask array larger than one block
-(``STREAM_BLOCK_BYTES``) is never copied whole: every pass reads blocks of
-consecutive rows, and an epoch visits the blocks in a random order and each
-block's rows in a random order (as a shuffle buffer does), so memory stays at a
-few blocks whatever the size of the data.
+(``STREAM_BLOCK_BYTES``), or an array larger than ``STREAMED_ARRAY_BYTES``, is never
+copied whole: every pass reads blocks of consecutive rows, and an epoch visits the
+blocks in a random order and each block's rows in a random order (as a shuffle
+buffer does), so memory stays at a few blocks whatever the size of the data.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from sklearn.utils import check_array
 # negligible), small enough that the few copies of a block in flight (float64 included)
 # stay far below the memory out-of-core users have.
 STREAM_BLOCK_BYTES = 32 << 20
+# Arrays in memory larger than this (as float32) are streamed from the caller's array
+# too: held in memory, a fit needs several float32 copies of the rows (standardised,
+# split, shuffled per epoch), several times the data (benchmarks/bench_out_of_core.py).
+STREAMED_ARRAY_BYTES = 1 << 30
 
 
 def is_streamed(X) -> bool:
-    """Whether ``X`` is read block by block: a memmap or a Dask array over one block."""
+    """Whether ``X`` is read block by block: a memmap or a Dask array over one block, or
+    an array in memory over ``STREAMED_ARRAY_BYTES``."""
     lazy = isinstance(X, np.memmap) or type(X).__module__.startswith("dask.array")
-    if not lazy or getattr(X, "ndim", None) != 2:
+    if not (lazy or isinstance(X, np.ndarray)) or getattr(X, "ndim", None) != 2:
         return False  # anything else goes through scikit-learn's validation
     n_rows, n_features = X.shape
     if np.isnan(n_rows):  # a Dask array with unknown chunk sizes
@@ -33,7 +38,8 @@ def is_streamed(X) -> bool:
             "X is a Dask array whose number of rows is unknown (chunks of unknown size). "
             "Call X.compute_chunk_sizes() first."
         )
-    return int(n_rows) * int(n_features) * 4 > STREAM_BLOCK_BYTES
+    size = int(n_rows) * int(n_features) * 4
+    return size > (STREAM_BLOCK_BYTES if lazy else STREAMED_ARRAY_BYTES)
 
 
 def block_rows(n_features: int) -> int:

@@ -9,7 +9,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -56,6 +55,21 @@ np.save("single.npy", single.transform(X))
 np.save("both.npy", both.transform(X))
 """
 
+CHECKS_AFTER = {
+    # JAX splits a batch in equal shares only.
+    "jax": """
+ae = AutoencoderTransformer(batch_size=127, epochs=1)
+try:
+    with parallel.scope():
+        ae.fit(X)
+except ValueError as error:
+    assert "batch_size must be a multiple of 2" in str(error), error
+else:
+    raise AssertionError("an odd batch was split over two devices")
+assert not hasattr(ae, "n_iter_")
+""",
+}
+
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 def test_data_parallel_fit_matches_one_device(tmp_path, backend):
@@ -66,40 +80,13 @@ def test_data_parallel_fit_matches_one_device(tmp_path, backend):
         "KERAS_BACKEND": backend,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
     }
-    script = TWO_DEVICES[backend] + FIT_ON_ONE_AND_ON_TWO
+    script = TWO_DEVICES[backend] + FIT_ON_ONE_AND_ON_TWO + CHECKS_AFTER.get(backend, "")
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, timeout=300)
     single, both = np.load(tmp_path / "single.npy"), np.load(tmp_path / "both.npy")
     # Five epochs of float32 training whose gradients are summed in another order
     # (per device, then across devices): agreement to float32 rounding, amplified by
     # the steps (measured ~2e-7 of the codes' range on both backends).
     np.testing.assert_allclose(both, single, rtol=0, atol=1e-4 * np.abs(single).max())
-
-
-def test_a_batch_that_does_not_split_evenly_is_refused_on_jax(tmp_path):
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("needs jax")
-    script = TWO_DEVICES["jax"] + textwrap.dedent(
-        """
-        import numpy as np
-        from skautoenc import AutoencoderTransformer
-
-        ae = AutoencoderTransformer(batch_size=127, epochs=1)
-        try:
-            with parallel.scope():
-                ae.fit(np.random.default_rng(0).normal(size=(300, 5)))
-        except ValueError as error:
-            assert "batch_size must be a multiple of 2" in str(error), error
-        else:
-            raise AssertionError("an odd batch was split over two devices")
-        assert not hasattr(ae, "n_iter_")
-        """
-    )
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-    }
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env=env, timeout=300)
 
 
 def test_a_keras_distribution_on_another_backend_is_refused():

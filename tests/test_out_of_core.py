@@ -132,3 +132,23 @@ def test_a_dask_array_is_streamed(X, small_blocks):
     unknown = lazy[lazy[:, 0] > 0]  # boolean indexing: chunk sizes unknown
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         AutoencoderTransformer(**FAST).fit(unknown)
+
+
+class RecordingArray(np.ndarray):
+    """An array in memory that records how many rows each read takes."""
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and hasattr(self, "reads"):
+            self.reads.append(len(range(*key.indices(self.shape[0]))))
+        return super().__getitem__(key)
+
+
+def test_a_large_array_in_memory_is_streamed_from_the_callers_array(X, monkeypatch, small_blocks):
+    monkeypatch.setattr(rows_module, "STREAMED_ARRAY_BYTES", X.nbytes - 1)
+    large = X.view(RecordingArray)
+    large.reads = []
+    assert rows_module.is_streamed(large)
+    assert not rows_module.is_streamed(X[:-1])
+    ae = AutoencoderTransformer(**FAST).fit(large)
+    assert max(large.reads) == 100  # never a copy of the whole array
+    assert ae.n_iter_ == FAST["epochs"]
