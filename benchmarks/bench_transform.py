@@ -17,6 +17,12 @@ Models: the default architecture on digits (``AutoencoderTransformer(16)``:
 64 -> 128 -> 128 -> 16 residual path plus the linear PCA path) and the seed
 notebook's (784 -> 196 -> 49, on digits upsampled to 28x28). Both train for 2
 epochs only: inference costs the same whatever the weights.
+
+Then the convolutional configuration of ``bench_conv.py`` (``image_shape=(28, 28),
+conv_filters=(32, 64), hidden_layer_sizes=(128,)``, k = 16, on the same 28x28
+rows): 1 and 10,000 rows of ``transform`` (the NumPy pass, float32) against
+``PCA.transform`` and against Keras' ``predict_on_batch`` on the same model
+(``encoder_``); no target, for the record.
 Run: ``python benchmarks/bench_transform.py [--repeats N] [--quick] [--backend jax]``.
 """
 
@@ -172,6 +178,39 @@ def bench(kind, repeats):
     )
 
 
+def bench_conv(repeats):
+    """The convolutional encoder: NumPy ``transform`` vs PCA vs Keras on the same model."""
+    X, _, _ = data("seed")
+    X = X.astype(np.float32)
+    pca = PCA(16).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = AutoencoderTransformer(
+            16,
+            image_shape=(28, 28),
+            conv_filters=(32, 64),
+            hidden_layer_sizes=(128,),
+            epochs=2,
+            random_state=0,
+        ).fit(X)
+    keras_encoder = est.encoder_
+    np.testing.assert_allclose(
+        keras_encoder.predict_on_batch(X[:100]), est.transform(X[:100]), rtol=1e-4, atol=1e-4
+    )
+    print("\nconv (28x28x1 -> 32 -> 64 maps, 128 -> 16): transform, float32 rows")
+    print(f"{'rows':<8}{'skautoenc':>12}{'PCA':>12}{'Keras':>12}  {'/PCA':>7}{'/Keras':>8}")
+    for n in (1, 10_000):
+        rows = np.resize(X, (n, X.shape[1]))
+        times = repeats if n == 1 else 5
+        ours = median_seconds(lambda rows=rows: est.transform(rows), times)
+        base = median_seconds(lambda rows=rows: pca.transform(rows), times)
+        keras = median_seconds(lambda rows=rows: keras_encoder.predict_on_batch(rows), times)
+        print(
+            f"{n:<8}{ours * 1e3:>10.3f}ms{base * 1e3:>10.3f}ms{keras * 1e3:>10.3f}ms  "
+            f"{ours / base:>7.1f}{ours / keras:>8.2f}"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500)
@@ -182,6 +221,7 @@ def main():
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
     for kind in ("default (64-128-128-16)", "seed (784-196-49)"):
         bench(kind, args.repeats)
+    bench_conv(min(args.repeats, 100))
 
 
 if __name__ == "__main__":

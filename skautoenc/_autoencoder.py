@@ -1,8 +1,7 @@
-"""Dense autoencoder as a scikit-learn transformer, started from PCA."""
+"""The autoencoder as a scikit-learn transformer, started from PCA."""
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -12,16 +11,13 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._array_api import array_api_io
 from ._fitted_mixin import FittedNetworkMixin
+from ._params import PARAMETER_CONSTRAINTS
 from ._validation import check_finite_scores, validate_codes, validate_rows
 
-LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
-OPTIMIZERS = ("adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta", "ftrl")
-NOISES = ("auto", "gaussian", "masking")
 # Fitted state that does not end in "_" (and is replaced by every fit).
 _PRIVATE_STATE = ("_fitted", "_optimizer_state", "_optimizer_name", "_keras_views")
 # The API pages of docs/api.rst's autosummary; scikit-learn fills in the doubled braces.
@@ -34,7 +30,7 @@ DOC_URL = (
 class AutoencoderTransformer(
     FittedNetworkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
-    """Dimensionality reduction with a dense autoencoder, used like PCA.
+    """Dimensionality reduction with an autoencoder, used like PCA.
 
     The encoder maps each sample to ``n_components`` codes (``transform``); the
     decoder maps codes back to the input space (``inverse_transform``). Like
@@ -63,6 +59,17 @@ class AutoencoderTransformer(
     hidden_layer_sizes : tuple of int, default=(128, 128)
         Widths of the encoder's residual path; the decoder mirrors them. ``()``
         gives a linear autoencoder (PCA, trainable).
+    image_shape : tuple of int or None, default=None
+        For rows that are flattened images: ``(height, width)`` or ``(height,
+        width, channels)``, channels last (rows as ``image.reshape(-1)``); one
+        entry may be -1, worked out from ``n_features`` as by ``numpy.reshape``.
+        The residual paths become convolutional: the encoder's applies stride-2
+        3x3 convolutions (``conv_filters``) before its dense layers, the
+        decoder's mirrors them with transposed convolutions. The linear PCA path
+        is unchanged, so the network still starts as PCA. None: dense paths.
+    conv_filters : tuple of int, default=(32, 64)
+        Channels of the encoder's convolutions, each halving the image's height
+        and width; the decoder mirrors them. Ignored when ``image_shape`` is None.
     activation : str, default="relu"
         Keras activation of the hidden layers (any name ``keras.activations.get``
         accepts).
@@ -115,8 +122,9 @@ class AutoencoderTransformer(
         optimizer state) on the new data. Training options (``learning_rate``,
         ``optimizer``, ``loss``, ``noise``, ...) apply to the continuation; a new
         ``optimizer`` starts with a fresh state. Parameters that shape the network
-        (``n_components``, ``hidden_layer_sizes``, ``activation``,
-        ``output_activation``) must stay those of the fitted network.
+        (``n_components``, ``hidden_layer_sizes``, ``image_shape``,
+        ``conv_filters``, ``activation``, ``output_activation``) must stay those of
+        the fitted network.
     callbacks : list of keras.callbacks.Callback, default=None
         Keras callbacks, called at the start and end of training and of each
         epoch (logs: ``loss``, ``val_loss``); one can stop training with
@@ -188,33 +196,15 @@ class AutoencoderTransformer(
     (1797, 64)
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
-        "activation": [str],
-        "output_activation": [str],
-        "loss": [StrOptions(set(LOSSES))],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, 1, closed="left")],
-        "noise": [StrOptions(set(NOISES)), None],
-        "noise_level": [Interval(Real, 0, None, closed="neither")],
-        "warm_start": ["boolean"],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
         n_components=2,
         *,
         hidden_layer_sizes=(128, 128),
+        image_shape=None,
+        conv_filters=(32, 64),
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -235,6 +225,8 @@ class AutoencoderTransformer(
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.image_shape = image_shape
+        self.conv_filters = conv_filters
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss

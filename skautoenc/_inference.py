@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
+from . import _conv
 from ._network import Layer, Network
 
 # Bounds the temporary memory of a pass: at most this many values per layer.
@@ -119,7 +120,18 @@ class FittedNetwork:
         # What a pass does, worked out once: transform's hot path only multiplies.
         self._encoder = _plan(network.encoder_paths())
         self._decoder = _plan(network.decoder_paths())
-        self._widest = max(layer.units for layer in network.layers())
+        self._widest = max(
+            layer.units if layer.kind == "dense" else _conv.values_per_row(layer)
+            for layer in network.layers()
+        )
+        self._convolved = max(
+            (
+                _conv.values_per_row(layer)
+                for layer in network.layers()
+                if layer.kind in _conv.KINDS
+            ),
+            default=0,
+        )
 
     def to_dict(self) -> dict:
         """Plain data (for pickling): the structure's fields and the arrays."""
@@ -138,6 +150,10 @@ class FittedNetwork:
         state from a file (skops) allocates nothing its arrays do not already hold."""
         fields = dict(state["network"])
         fields["hidden_layer_sizes"] = tuple(fields["hidden_layer_sizes"])
+        # Pickles made before image networks existed lack these: dense networks.
+        if fields.get("image_shape") is not None:
+            fields["image_shape"] = tuple(fields["image_shape"])
+        fields["conv_filters"] = tuple(fields.get("conv_filters", ()))
         network = Network(**fields)
         expected = {**network.weight_shapes()}
         found = {name: np.shape(array) for name, array in state["weights"].items()}
@@ -164,6 +180,7 @@ class FittedNetwork:
             copy["__scale"] = dtype(self.scale)
             copy["__lower"] = self.lower.astype(dtype)
             copy["__upper"] = self.upper.astype(dtype)
+            copy.update(_conv.kernel_matrices(self.network.layers(), copy))
             self._copies[dtype] = copy
         return copy
 
@@ -197,6 +214,9 @@ class FittedNetwork:
     def _blocks(self, X, n_outputs, function):
         widest = max(n_outputs, X.shape[1], self._widest)
         block_rows = max(1, _BLOCK_ELEMENTS // widest)
+        if self._convolved:  # convolutions: blocks whose patches stay in the CPU's cache
+            limit = _conv.BLOCK_BYTES // (self._convolved * X.dtype.itemsize)
+            block_rows = max(1, min(block_rows, limit))
         # An overflow is reported below, as a ValueError that says what to do.
         with np.errstate(over="ignore", invalid="ignore"):
             if X.shape[0] <= block_rows:
@@ -217,27 +237,31 @@ class FittedNetwork:
 
 
 def _plan(paths: tuple[tuple[Layer, ...], ...]) -> tuple:
-    """Each path as ``(kernel name, bias name or None, activation)`` steps."""
-    return tuple(
-        tuple(
-            (
-                f"{layer.name}.kernel",
-                f"{layer.name}.bias" if layer.use_bias else None,
-                activation_function(layer.activation),
-            )
-            for layer in path
-        )
-        for path in paths
-    )
+    """Each path as ``(operation, kernel name, bias name, activation)`` steps; the
+    operation is None for dense layers (a matrix product with the kernel: the hot
+    path of transform) and ``_conv``'s for the other kinds (kernel name None)."""
+    return tuple(tuple(_step(layer) for layer in path) for path in paths)
+
+
+def _step(layer: Layer) -> tuple:
+    names = layer.weight_shapes()
+    bias = f"{layer.name}.bias" if f"{layer.name}.bias" in names else None
+    activation = activation_function(layer.activation)
+    if layer.kind == "dense":
+        return (None, f"{layer.name}.kernel", bias, activation)
+    return (_conv.operation(layer), None, bias, activation)
 
 
 def _run(plan: tuple, inputs: np.ndarray, w: dict) -> np.ndarray:
-    """The sum of the plan's paths applied to ``inputs`` with the arrays ``w``."""
+    """The sum of the plan's paths applied to ``inputs`` with the arrays ``w``.
+
+    The first path is the linear one, a fresh array: the sum is made in place there.
+    """
     total = None
     for path in plan:
         h = inputs
-        for kernel, bias, activation in path:
-            h = h @ w[kernel]
+        for operation, kernel, bias, activation in path:
+            h = h @ w[kernel] if operation is None else operation(h, w)
             if bias is not None:
                 h += w[bias]
             h = activation(h)

@@ -3,43 +3,40 @@ the initialisation from PCA, persistence and the warm-start checks.
 
 The autoencoder works on standardised rows ``u = (x - mean_) / scale_``. The
 encoder is the sum of two paths: a linear projection (initialised to PCA's
-whitened projection) and a residual multilayer perceptron whose last layer starts
-at zero; the decoder mirrors it. So the untrained network *is* PCA, and training
-only adds what a nonlinear map can explain beyond it.
+whitened projection) and a residual nonlinear path whose last weighted layer
+starts at zero; the decoder mirrors it. So the untrained network *is* PCA, and
+training only adds what a nonlinear map can explain beyond it.
 
-Each layer has one name, used for the Keras layer and for its arrays
-(``"<layer>.kernel"``, ``"<layer>.bias"``).
+The residual path is a multilayer perceptron, or, for rows that are flattened
+images (``image_shape``), strided convolutions before it and transposed
+convolutions after it. Each layer has one name, used for the Keras layer and for
+its arrays (``"<layer>.kernel"``, ``"<layer>.bias"``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Layer:
-    """One dense layer: ``activation(h @ kernel + bias)``."""
-
-    name: str
-    n_inputs: int
-    units: int
-    activation: str
-    use_bias: bool = True
-    starts_at_zero: bool = False
-
-    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        shapes = {f"{self.name}.kernel": (self.n_inputs, self.units)}
-        if self.use_bias:
-            shapes[f"{self.name}.bias"] = (self.units,)
-        return shapes
+from ._layers import (
+    STRIDES,
+    Layer,
+    conv_layer,
+    dense_layer,
+    keras_layer,
+    max_conv_layers,
+    shape_layer,
+)
 
 
 @dataclass(frozen=True)
 class Network:
     """The structure of a fitted autoencoder: everything its arrays' shapes depend on.
+
+    Frozen and hashable: it is part of the cache key of compiled trainers.
 
     Parameters
     ----------
@@ -48,12 +45,19 @@ class Network:
     n_components : int
         Width of the code.
     hidden_layer_sizes : tuple of int
-        Widths of the encoder's residual path; the decoder mirrors them. Empty:
-        the network is linear (a trainable PCA).
+        Widths of the encoder's residual dense layers; the decoder mirrors them.
+        Empty, without ``image_shape``: the network is linear (a trainable PCA).
     activation : str
-        Keras activation of the hidden layers.
+        Keras activation of the hidden layers (dense and convolutional).
     output_activation : str
         Keras activation applied to the reconstruction in the data's units.
+    image_shape : tuple of 3 int or None, default=None
+        ``(height, width, channels)`` of the images the rows flatten (channels
+        last): the residual paths start (encoder) and end (decoder) with
+        convolutions. None: dense residual paths.
+    conv_filters : tuple of int, default=()
+        Channels of the encoder's stride-2 convolutions (the decoder's transposed
+        convolutions mirror them); empty when ``image_shape`` is None.
 
     Examples
     --------
@@ -62,6 +66,13 @@ class Network:
     ['encoder_linear', 'encoder_hidden_0', 'encoder_residual']
     >>> net.weight_shapes()["decoder_hidden_0.kernel"]
     (2, 16)
+    >>> conv = Network(49, 2, (8,), "relu", "linear", image_shape=(7, 7, 1), conv_filters=(4,))
+    >>> [(layer.kind, layer.output_shape) for layer in conv.decoder_paths()[1]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('dense', (8,)), ('dense', (64,)), ('reshape', (4, 4, 4)),
+     ('conv_transpose', (8, 8, 1)), ('crop', (7, 7, 1)), ('flatten', (49,))]
+    >>> conv.weight_shapes()["decoder_residual.kernel"]
+    (3, 3, 1, 4)
     """
 
     n_features: int
@@ -69,24 +80,108 @@ class Network:
     hidden_layer_sizes: tuple[int, ...]
     activation: str
     output_activation: str
+    image_shape: tuple[int, int, int] | None = None
+    conv_filters: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        # network_for explains bad parameters; this guards every other way in (pickles).
+        if self.image_shape is None:
+            consistent = not self.conv_filters
+        else:
+            h, w, _ = self.image_shape
+            consistent = (
+                math.prod(self.image_shape) == self.n_features
+                and min(self.image_shape) >= 1
+                and 1 <= len(self.conv_filters) <= max_conv_layers(h, w)
+                and min(self.conv_filters) >= 1
+            )
+        if not consistent:
+            raise ValueError(
+                f"Inconsistent network: image_shape={self.image_shape!r}, "
+                f"conv_filters={self.conv_filters!r}, n_features={self.n_features!r}."
+            )
 
     def encoder_paths(self) -> tuple[tuple[Layer, ...], ...]:
-        return self._paths("encoder", self.n_features, self.n_components, self.hidden_layer_sizes)
+        linear = dense_layer(
+            "encoder_linear", self.n_features, self.n_components, "linear", use_bias=False
+        )
+        if self.image_shape is not None:
+            return ((linear,), self._image_encoder())
+        return self._paths("encoder", linear, self.hidden_layer_sizes)
 
     def decoder_paths(self) -> tuple[tuple[Layer, ...], ...]:
-        hidden = tuple(reversed(self.hidden_layer_sizes))
-        return self._paths("decoder", self.n_components, self.n_features, hidden)
+        linear = dense_layer(
+            "decoder_linear", self.n_components, self.n_features, "linear", use_bias=False
+        )
+        if self.image_shape is not None:
+            return ((linear,), self._image_decoder())
+        return self._paths("decoder", linear, tuple(reversed(self.hidden_layer_sizes)))
 
-    def _paths(self, part, n_in, n_out, hidden):
-        linear = (Layer(f"{part}_linear", n_in, n_out, "linear", use_bias=False),)
+    def _paths(self, part, linear, hidden):
         if not hidden:
-            return (linear,)
-        residual, width = [], n_in
+            return ((linear,),)
+        layers, width = self._perceptron(part, linear.n_inputs, hidden)
+        residual = dense_layer(
+            f"{part}_residual", width, linear.units, "linear", starts_at_zero=True
+        )
+        return ((linear,), (*layers, residual))
+
+    def _perceptron(self, part, width, hidden) -> tuple[list[Layer], int]:
+        layers = []
         for i, units in enumerate(hidden):
-            residual.append(Layer(f"{part}_hidden_{i}", width, units, self.activation))
+            layers.append(dense_layer(f"{part}_hidden_{i}", width, units, self.activation))
             width = units
-        residual.append(Layer(f"{part}_residual", width, n_out, "linear", starts_at_zero=True))
-        return (linear, tuple(residual))
+        return layers, width
+
+    def _image_encoder(self) -> tuple[Layer, ...]:
+        """Reshape, stride-2 convolutions, flatten, dense layers, a code starting at zero."""
+        shape = self.image_shape
+        layers = [shape_layer("encoder_reshape", "reshape", (self.n_features,), shape)]
+        for i, filters in enumerate(self.conv_filters):
+            layers.append(conv_layer(f"encoder_conv_{i}", "conv", shape, filters, self.activation))
+            shape = layers[-1].output_shape
+        width = math.prod(shape)
+        layers.append(shape_layer("encoder_flatten", "flatten", shape, (width,)))
+        hidden, width = self._perceptron("encoder", width, self.hidden_layer_sizes)
+        code = dense_layer(
+            "encoder_residual", width, self.n_components, "linear", starts_at_zero=True
+        )
+        return (*layers, *hidden, code)
+
+    def feature_map(self) -> tuple[int, int, int]:
+        """Shape of the encoder's last convolution's output (the decoder's first map)."""
+        h, w, _ = self.image_shape
+        for _ in self.conv_filters:
+            h, w = -(-h // STRIDES), -(-w // STRIDES)
+        return (h, w, self.conv_filters[-1])
+
+    def _image_decoder(self) -> tuple[Layer, ...]:
+        """The encoder's mirror: dense layers, one to the feature map, transposed
+        convolutions (the last, to the image's channels, starting at zero), a crop
+        where upsampling overshoots an odd size (7 -> 4 -> 2 -> 4 -> 8), flatten."""
+        hidden = tuple(reversed(self.hidden_layer_sizes))
+        layers, width = self._perceptron("decoder", self.n_components, hidden)
+        shape = self.feature_map()
+        layers.append(dense_layer("decoder_expand", width, math.prod(shape), self.activation))
+        layers.append(shape_layer("decoder_reshape", "reshape", (math.prod(shape),), shape))
+        channels = (*reversed(self.conv_filters[:-1]), self.image_shape[-1])
+        for i, filters in enumerate(channels):
+            last = i == len(channels) - 1
+            layer = conv_layer(
+                "decoder_residual" if last else f"decoder_conv_{i}",
+                "conv_transpose",
+                shape,
+                filters,
+                "linear" if last else self.activation,
+                starts_at_zero=last,
+            )
+            layers.append(layer)
+            shape = layer.output_shape
+        if shape != self.image_shape:
+            layers.append(shape_layer("decoder_crop", "crop", shape, self.image_shape))
+        flat = (self.n_features,)
+        layers.append(shape_layer("decoder_flatten", "flatten", self.image_shape, flat))
+        return tuple(layers)
 
     def layers(self) -> Iterator[Layer]:
         for paths in (self.encoder_paths(), self.decoder_paths()):
@@ -94,7 +189,8 @@ class Network:
                 yield from path
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every array of the network, by name, in Keras' variable order."""
+        """Every array of the network, by name, in layer order (Keras orders its
+        variables by depth instead: arrays are always matched by name)."""
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in self.layers():
             shapes.update(layer.weight_shapes())
@@ -118,12 +214,7 @@ class Network:
             for path in paths:
                 h = inputs
                 for layer in path:
-                    h = keras.layers.Dense(
-                        layer.units,
-                        activation=layer.activation,
-                        use_bias=layer.use_bias,
-                        name=layer.name,
-                    )(h)
+                    h = keras_layer(keras, layer)(h)
                 outputs.append(h)
             return outputs[0] if len(outputs) == 1 else keras.layers.Add()(outputs)
 
@@ -225,8 +316,10 @@ def initial_weights(
     ``eigen`` is the ``spectrum`` of the standardised training rows. The
     encoder's linear path maps rows to PCA's whitened scores and the decoder's
     maps them back, so that encoding then decoding is PCA's reconstruction.
-    Hidden layers get Glorot-uniform kernels from ``rng``; the residual paths'
-    last layers are zero, so they add nothing until trained.
+    Hidden layers (dense and convolutional) get Glorot-uniform kernels from
+    ``rng``, drawn layer by layer in ``network.layers()`` order; the residual
+    paths' last weighted layers and every bias are zero, so the residual paths add
+    nothing until trained.
     """
     axes, variances = principal_axes(eigen, network.n_components)
     # Directions without variance keep a unit scale instead of dividing by ~0.
@@ -239,13 +332,15 @@ def initial_weights(
     for layer in network.layers():
         if layer.name.endswith("_linear"):
             continue
-        if layer.starts_at_zero:
-            kernel = np.zeros((layer.n_inputs, layer.units))
-        else:
-            limit = np.sqrt(6.0 / (layer.n_inputs + layer.units))
-            kernel = rng.uniform(-limit, limit, size=(layer.n_inputs, layer.units))
-        weights[f"{layer.name}.kernel"] = kernel
-        weights[f"{layer.name}.bias"] = np.zeros(layer.units)
+        for name, shape in layer.weight_shapes().items():
+            if name.endswith(".bias") or layer.starts_at_zero:
+                weights[name] = np.zeros(shape)
+                continue
+            # Keras' fans: a convolution's kernel (kh, kw, a, b) connects kh * kw * a
+            # inputs to kh * kw * b outputs; a dense kernel (a, b), a to b.
+            receptive_field = math.prod(shape[:-2])
+            limit = np.sqrt(6.0 / ((shape[-2] + shape[-1]) * receptive_field))
+            weights[name] = rng.uniform(-limit, limit, size=shape)
     # float64: kept as the fitted model, this start is PCA to float64 precision (the
     # trainer casts it to float32 for training).
     return {name: weights[name].astype(np.float64) for name in network.weight_shapes()}

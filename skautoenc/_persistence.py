@@ -302,16 +302,20 @@ def _decode_params(reader: ArchiveReader, encoded: dict) -> dict[str, Any]:
             sorted(encoded),
         )
     params = dict(encoded)
-    sizes = params["hidden_layer_sizes"]
-    if not isinstance(sizes, list) or not all(
-        isinstance(s, int) and not isinstance(s, bool) for s in sizes
-    ):
-        reader.refuse(
-            "its hidden_layer_sizes is malformed.",
-            "a list of ints",
-            f"hidden_layer_sizes={sizes!r:.200}",
-        )
-    params["hidden_layer_sizes"] = tuple(sizes)
+    # Sequences of ints, as _encode_param writes them: lists in JSON, tuples here.
+    for name in ("hidden_layer_sizes", "conv_filters", "image_shape"):
+        sizes = params[name]
+        if name == "image_shape" and sizes is None:
+            continue
+        if not isinstance(sizes, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in sizes
+        ):
+            reader.refuse(
+                f"its {name} is malformed.",
+                "a list of ints" + (" or null" if name == "image_shape" else ""),
+                f"{name}={sizes!r:.200}",
+            )
+        params[name] = tuple(sizes)
     if params["callbacks"] is not None:
         reader.refuse("it holds callbacks.", "callbacks=None", f"{params['callbacks']!r:.200}")
     if isinstance(params["random_state"], dict):

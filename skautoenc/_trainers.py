@@ -123,7 +123,15 @@ class _TensorFlowTrainer(Trainer):
                     losses = strategy.run(step, args=(u, u_in, frame))
                     loss = strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
                 total += loss * tf.cast(tf.shape(u)[0], tf.float32)
-            return total / tf.cast(n_rows, tf.float32), evaluate(U_val, frame)
+            # Never on 0 rows (no validation): TensorFlow's oneDNN fused Conv2D (graph
+            # mode, x86 CPUs) returns its input's shape for an empty batch, which the
+            # next convolution refuses ("input depth must be evenly divisible").
+            held_out = tf.cond(
+                tf.shape(U_val)[0] > 0,
+                lambda: evaluate(U_val, frame),
+                lambda: tf.zeros([0], tf.float32),
+            )
+            return total / tf.cast(n_rows, tf.float32), held_out
 
         # Concrete functions: calling them skips tf.function's argument binding,
         # a noticeable share of a small epoch.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
 from ._inference import NUMPY_ACTIVATIONS
+from ._layers import max_conv_layers
 from ._network import Network
 
 FLOAT_DTYPES = [np.float64, np.float32]
@@ -72,6 +74,8 @@ def network_for(estimator, n_features: int) -> Network:
     _check_activation("activation", estimator.activation)
     if estimator.output_activation != "auto":
         _check_activation("output_activation", estimator.output_activation)
+    image_shape = _image_shape(estimator.image_shape, n_features)
+    conv_filters = _conv_filters(estimator.conv_filters, image_shape)
     return Network(
         n_features=int(n_features),
         n_components=int(k),
@@ -81,7 +85,58 @@ def network_for(estimator, n_features: int) -> Network:
         output_activation="linear"
         if estimator.output_activation == "auto"
         else estimator.output_activation,
+        image_shape=image_shape,
+        conv_filters=conv_filters,
     )
+
+
+def _image_shape(value, n_features: int) -> tuple[int, int, int] | None:
+    """``image_shape`` as ``(height, width, channels)``, its -1 worked out from the data."""
+    if value is None:
+        return None
+    if (
+        np.ndim(value) != 1
+        or len(value) not in (2, 3)
+        or not all(_is_int(size) and (size >= 1 or size == -1) for size in value)
+        or list(value).count(-1) > 1
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (height, width, channels): positive "
+            "ints, one of which may be -1 (worked out from n_features, as in "
+            f"numpy.reshape), or None for rows that are not images. Received: {value!r}."
+        )
+    shape = tuple(int(size) for size in value) + ((1,) if len(value) == 2 else ())
+    known = math.prod(size for size in shape if size != -1)
+    if -1 in shape and n_features % known == 0:
+        shape = tuple(n_features // known if size == -1 else size for size in shape)
+    if math.prod(shape) != n_features:  # Python ints: no overflow, however large
+        described = "a multiple of " if -1 in shape else ""
+        raise ValueError(
+            f"image_shape={tuple(value)!r} describes rows of {described}height * width * "
+            f"channels = {known} values, but X has n_features={n_features}. Rows must "
+            "be images flattened in C order (channels last), as image.reshape(-1)."
+        )
+    return shape
+
+
+def _conv_filters(value, image_shape) -> tuple[int, ...]:
+    """``conv_filters`` as a tuple; empty (unused) when the rows are not images."""
+    if np.ndim(value) != 1 or not all(_is_int(size) and size >= 1 for size in value):
+        raise ValueError(
+            "conv_filters must be a sequence of positive ints, the channels of each "
+            f"convolution, e.g. (32, 64). Received: {value!r}."
+        )
+    if image_shape is None:
+        return ()
+    height, width, _ = image_shape
+    most = max_conv_layers(height, width)
+    if not 1 <= len(value) <= most:
+        raise ValueError(
+            f"conv_filters must list 1 to {most} convolutions for images of "
+            f"{height}x{width}: each halves the image, and {most} reach 1x1. "
+            f"Received: conv_filters={value!r}."
+        )
+    return tuple(int(size) for size in value)
 
 
 def _check_activation(name: str, value: str) -> None:
@@ -126,9 +181,12 @@ def check_training_params(estimator) -> None:
 
 def structure(network: Network) -> dict:
     """The parameters that shape a network, for messages."""
-    return {
+    shown = {
         "n_components": network.n_components,
         "hidden_layer_sizes": network.hidden_layer_sizes,
         "activation": network.activation,
         "output_activation": network.output_activation,
     }
+    if network.image_shape is not None:
+        shown.update(image_shape=network.image_shape, conv_filters=network.conv_filters)
+    return shown

@@ -17,7 +17,8 @@ The converter option ``method`` chooses what the graph computes: ``"transform"``
 ``options={id(est): {"method": "denoise"}}``.
 
 Activations exported: those in ``SUPPORTED_ACTIVATIONS``; any other raises a
-``ValueError`` at conversion.
+``ValueError`` at conversion, as does a convolutional network (``image_shape``
+set): the converter covers dense networks only, for now.
 
 Examples
 --------
@@ -164,6 +165,13 @@ def _calculate_output_shapes(operator) -> None:
     check_is_fitted(estimator)
     check_input_and_output_types(operator, good_input_types=[FloatTensorType, DoubleTensorType])
     network = estimator._fitted.network
+    if network.image_shape is not None:
+        raise ValueError(
+            "Cannot export AutoencoderTransformer with image_shape="
+            f"{estimator.image_shape!r} to ONNX: the converter covers dense networks "
+            "only, for now, and this one is convolutional. Its Keras twin, model_ "
+            "(encoder_, decoder_), is a plain Keras model that Keras' own exporters read."
+        )
     method = _method(operator.scope_inst, estimator)
     n_inputs, n_outputs = _widths(network, method)
     shape = operator.inputs[0].type.shape

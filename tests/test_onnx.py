@@ -202,6 +202,13 @@ def test_unknown_method_is_refused(ae, X):
         to_onnx(ae, X[:1], options=method_options("encode"))
 
 
+@pytest.mark.parametrize("method", skautoenc_onnx.METHODS)
+def test_convolutional_network_is_refused_clearly(X, method):
+    est = AutoencoderTransformer(4, image_shape=(8, 8), conv_filters=(4,), **FAST).fit(X[:100])
+    with pytest.raises(ValueError, match=r"image_shape=\(8, 8\) to ONNX: .* dense networks only"):
+        to_onnx(est, X[:1], options=method_options(method))
+
+
 def test_unfitted_estimator_is_refused(X):
     with pytest.raises(NotFittedError):
         to_onnx(AutoencoderTransformer(), X[:1])

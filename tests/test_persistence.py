@@ -96,6 +96,15 @@ def saved(fitted):
 
 
 @pytest.fixture(scope="module")
+def saved_conv(X):
+    """A convolutional model's file: rows of 6 read as 2x3 images (see test_conv.py)."""
+    estimator = _fit(_small(early_stopping=False, image_shape=(2, 3), conv_filters=(2,)), X)
+    buffer = io.BytesIO()
+    estimator.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
 def keras_file(fitted, tmp_path_factory):
     path = tmp_path_factory.mktemp("keras") / "model.keras"
     fitted.model_.save(path)
@@ -707,6 +716,80 @@ def test_huge_n_features_is_refused_before_allocation(saved):
         document["fitted"].update(n_features_in_=2**63, feature_names_in_=None)
 
     _refused(_with_document(saved, edit), "imply more weights than the file holds")
+
+
+def test_conv_file_loads(saved_conv, X):
+    loaded = skautoenc.load(io.BytesIO(saved_conv))
+    assert loaded._fitted.network.image_shape == (2, 3, 1)
+    assert loaded.denoise(X).shape == X.shape
+
+
+def _conv_file_with(saved_conv, **changes):
+    def edit(document):
+        document["params"].update(changes)
+
+    return _with_document(saved_conv, edit)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"image_shape": [2**40, 2**40]}, "= 1208925819614629174706176 values, but X has"),
+        ({"image_shape": [2**62, -1, 3]}, "a multiple of height * width * channels"),
+        ({"image_shape": [10**30, 1]}, "n_features=6"),
+        ({"image_shape": [0, 6]}, "positive ints"),
+        ({"image_shape": [-1, -1]}, "one of which may be -1"),
+        ({"image_shape": [1, 1, 1, 6]}, "(height, width) or (height, width, channels)"),
+        ({"conv_filters": [1] * 100_000}, "conv_filters must list 1 to 2 convolutions"),
+        ({"conv_filters": [0]}, "conv_filters must be a sequence of positive ints"),
+        ({"conv_filters": []}, "conv_filters must list 1 to 2"),
+    ],
+)
+def test_absurd_image_params_are_refused_before_allocation(saved_conv, changes, match):
+    _refused(_conv_file_with(saved_conv, **changes), match)
+
+
+@pytest.mark.parametrize("filters", [[2**20], [2**40], [10**30]])
+def test_params_declaring_huge_convolutions_are_refused_before_allocation(saved_conv, filters):
+    _refused(_conv_file_with(saved_conv, conv_filters=filters), "imply more weights than")
+
+
+def test_huge_images_matching_a_huge_n_features_are_refused_before_allocation(saved_conv):
+    def edit(document):
+        document["params"].update(image_shape=[2**31, 2**31])
+        document["fitted"].update(n_features_in_=2**62, feature_names_in_=None)
+
+    _refused(_with_document(saved_conv, edit), "imply more weights than the file holds")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("image_shape", "2x3"),
+        ("image_shape", [2.0, 3]),
+        ("image_shape", [True, 6]),
+        ("image_shape", {"height": 2}),
+        ("conv_filters", "2"),
+        ("conv_filters", None),
+        ("conv_filters", [[2]]),
+    ],
+)
+def test_malformed_image_params_are_refused(saved_conv, name, value):
+    _refused(_conv_file_with(saved_conv, **{name: value}), f"its {name} is malformed")
+
+
+@pytest.mark.parametrize(
+    ("source", "changes", "match"),
+    [
+        ("conv", {"conv_filters": [3]}, "shape (3, 3, 1, 3)"),
+        ("conv", {"image_shape": None}, "its arrays are not those"),
+        ("dense", {"image_shape": [2, 3]}, "its arrays are not those"),
+    ],
+)
+def test_image_params_that_disagree_with_the_arrays_are_refused(
+    saved, saved_conv, source, changes, match
+):
+    _refused(_conv_file_with(saved_conv if source == "conv" else saved, **changes), match)
 
 
 @pytest.mark.parametrize(
