@@ -40,12 +40,12 @@ import warnings
 
 import numpy as np
 from _common import parse_args_and_import_keras
-from sklearn import datasets as skdatasets
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skautoenc import AutoencoderTransformer
+from skautoenc.datasets import load_digits_images
 
 TARGET_K = 16
 MSE_TARGET = 0.8  # conv / dense held-out MSE
@@ -55,9 +55,7 @@ MODELS = ("pca", "dense", "conv")
 
 
 def mnist28():
-    images = skdatasets.load_digits().images
-    big = images.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
-    return big.reshape(len(big), 784) / 16.0
+    return load_digits_images(image_size=28).data.astype(np.float64)
 
 
 def shift(X):

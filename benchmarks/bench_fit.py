@@ -51,6 +51,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
+from skautoenc.datasets import load_digits_images
 
 FLOOR_TARGET = 4.0
 SEED_TARGET = 1.10
@@ -161,8 +162,7 @@ def default_fit_section(args, gemm_before):
 
 # ------------------------------------------------------------- seed model
 def mnist_shaped():
-    images = load_digits().images / 16.0
-    big = images.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
+    big = load_digits_images(image_size=28).images
     shifted = [big] + [np.roll(big, s, axis=a) for s in (-1, 1) for a in (1, 2)]
     X = np.concatenate(shifted).reshape(-1, 784).astype(np.float32)
     return X[np.random.RandomState(0).permutation(len(X))]

@@ -79,9 +79,8 @@ def data(kind):
     X = load_digits_images().data
     if kind.startswith("default"):
         return X, 16, AutoencoderTransformer().hidden_layer_sizes
-    # The seed's shape: 28x28 images (digits upsampled 3.5x by pixel repetition).
-    images = X.reshape(-1, 8, 8).repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
-    return np.ascontiguousarray(images.reshape(len(X), 784)), 49, (196,)
+    # The seed's shape: 28x28 images (digits upsampled by pixel repetition).
+    return load_digits_images(image_size=28).data, 49, (196,)
 
 
 def bench(kind, repeats):

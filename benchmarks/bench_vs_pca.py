@@ -52,6 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from skautoenc import AutoencoderTransformer
+from skautoenc.datasets import load_digits_images
 
 DIGITS_TARGET = 0.55
 DIGITS_KS = (2, 4, 8, 16)
@@ -84,9 +85,7 @@ def _statsmodels(name):
 
 
 def _mnist28():
-    images = skdatasets.load_digits().images
-    big = images.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
-    return big.reshape(len(big), 784) / 16.0
+    return load_digits_images(image_size=28).data.astype(np.float64)
 
 
 LOADERS = {

@@ -35,8 +35,7 @@ try:
     X = load_mnist(subset="train").data[:10_000]
 except OSError as reason:
     print(f"Using the bundled digits, upsampled to 28x28 ({reason})")
-    small = load_digits_images().data.reshape(-1, 8, 8)
-    X = small.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30].reshape(-1, 784)
+    X = load_digits_images(image_size=28).data
 if QUICK:
     X = X[:300]
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)

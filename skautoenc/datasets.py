@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
@@ -16,19 +17,28 @@ _MNIST_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mni
 _MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 
-def load_digits_images(*, return_X_y: bool = False):
+def load_digits_images(*, image_size: int = 8, return_X_y: bool = False):
     """Load scikit-learn's 8x8 digits (bundled, no download), scaled to [0, 1].
 
     Parameters
     ----------
+    image_size : int, default=8
+        Side of the square images. Larger sides repeat each pixel
+        ``ceil(image_size / 8)`` times along both axes and crop the centre: 28 gives
+        MNIST-shaped rows (784 pixels), offline.
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
 
     Returns
     -------
     data : Bunch
-        ``data`` (1797, 64) float32 in [0, 1], ``target`` (1797,) int labels,
-        ``images`` (1797, 8, 8) and ``image_shape`` ``(8, 8)``.
+        ``data`` (1797, image_size ** 2) float32 in [0, 1], ``target`` (1797,) int
+        labels, ``images`` (1797, image_size, image_size) and ``image_shape``.
+
+    Raises
+    ------
+    ValueError
+        If ``image_size`` is not an int of at least 8.
 
     Examples
     --------
@@ -38,19 +48,35 @@ def load_digits_images(*, return_X_y: bool = False):
     ((1797, 64), 'float32', (8, 8))
     >>> float(digits.data.min()), float(digits.data.max())
     (0.0, 1.0)
+    >>> load_digits_images(image_size=28).data.shape
+    (1797, 784)
     """
     from sklearn.datasets import load_digits
 
+    if not isinstance(image_size, Integral) or isinstance(image_size, bool) or image_size < 8:
+        raise ValueError(
+            f"image_size must be an int of at least 8 (the digits' own side). Received: "
+            f"image_size={image_size!r}."
+        )
     digits = load_digits()
-    data = (digits.data / 16.0).astype(np.float32)
+    images = (digits.images / 16.0).astype(np.float32)
+    if image_size > 8:
+        factor = -(-image_size // 8)
+        big = images.repeat(factor, axis=1).repeat(factor, axis=2)
+        margin = (8 * factor - image_size) // 2
+        images = big[:, margin : margin + image_size, margin : margin + image_size]
+    images = np.ascontiguousarray(images)
+    data = images.reshape(len(images), -1)
     if return_X_y:
         return data, digits.target
+    side = int(image_size)
     return Bunch(
         data=data,
         target=digits.target,
-        images=data.reshape(-1, 8, 8),
-        image_shape=(8, 8),
-        DESCR="scikit-learn's optical digits, 8x8 pixels scaled from 0..16 to [0, 1].",
+        images=images,
+        image_shape=(side, side),
+        DESCR="scikit-learn's optical digits, 8x8 pixels scaled from 0..16 to [0, 1]"
+        + (f", each pixel repeated to {side}x{side}." if side > 8 else "."),
     )
 
 

@@ -66,12 +66,6 @@ def keras_float64():
         keras.config.set_floatx(floatx)
 
 
-def upsampled(images):
-    """8x8 digits as 28x28 rows (4x pixel repetition, cropped), as the benchmarks do."""
-    big = images.repeat(4, axis=1).repeat(4, axis=2)[:, 2:30, 2:30]
-    return np.ascontiguousarray(big.reshape(len(big), 784))
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_digits_images()
@@ -147,7 +141,7 @@ def test_float64_rows_are_computed_in_float64_and_blocks_agree(fitted, X, monkey
 def test_untrained_network_is_pca(digits, image_shape, conv_filters):
     X = digits.data[:300].astype(np.float64)
     if image_shape == (28, 28):
-        X = upsampled(digits.images[:300]).astype(np.float64)
+        X = load_digits_images(image_size=28).data[:300].astype(np.float64)
     est = AutoencoderTransformer(5, image_shape=image_shape, conv_filters=conv_filters)
     network = network_for(est, X.shape[1])
     mean, scale = location_and_scale(X)
@@ -179,7 +173,7 @@ def test_untrained_network_is_pca(digits, image_shape, conv_filters):
 
 # -------------------------------------------------------------------- fitting
 def test_fit_on_28x28_images_with_an_odd_feature_map(digits):
-    X = upsampled(digits.images[:300])
+    X = load_digits_images(image_size=28).data[:300]
     est = AutoencoderTransformer(8, image_shape=(28, 28, 1), conv_filters=(4, 8, 8), **FAST)
     est.fit(X)
     assert not est.fallback_to_pca_

@@ -208,3 +208,18 @@ def test_load_mnist_subsets(fake_mnist, subset, n, first_label):
     X, y = load_mnist(subset=subset, return_X_y=True)
     assert X.shape == (n, 784)
     assert y[0] == first_label
+
+
+def test_digits_as_larger_images_repeat_each_pixel_and_keep_the_centre():
+    small = load_digits_images()
+    big = load_digits_images(image_size=28)
+    assert big.data.shape == (1797, 784) and big.image_shape == (28, 28)
+    # 8 pixels repeated 4 times are 32: 2 are cropped on each side.
+    np.testing.assert_array_equal(big.images[:, 2, 2], small.images[:, 1, 1])
+    np.testing.assert_array_equal(big.images[:, 0, 0], small.images[:, 0, 0])
+    np.testing.assert_array_equal(big.images[:, 27, 27], small.images[:, 7, 7])
+    np.testing.assert_array_equal(big.images.reshape(1797, -1), big.data)
+    assert load_digits_images(image_size=16).images[:, ::2, ::2].tolist() == small.images.tolist()
+    for wrong in (7, 28.0, True):
+        with pytest.raises(ValueError, match="image_size must be an int of at least 8"):
+            load_digits_images(image_size=wrong)
