@@ -14,16 +14,7 @@ from sklearn.utils import check_random_state
 from ._inference import FittedNetwork
 from ._keras import import_keras
 from ._network import initial_weights, spectrum
-from ._rows import (
-    InMemoryRows,
-    StreamedRows,
-    check_streamed,
-    covariance,
-    edge_counts,
-    is_streamed,
-    location_and_scale,
-    standardize,
-)
+from ._rows import InMemoryRows, StreamedRows, is_streamed, standardize, summarize
 from ._trainers import Recipe, active_distribution
 from ._training import Settings, train
 from ._validation import check_training_params, network_for, structure, validate_rows
@@ -55,18 +46,24 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             f"shaped by {structure(previous.network)}; set warm_start=False to train "
             f"another. Received: {structure(network)}."
         )
-    if previous is None:
-        mean, scale = location_and_scale(X)
-    else:
-        mean, scale = previous.mean, previous.scale
-    if previous is None or est.fallback_to_pca_:  # PCA carries no bounds: find them
-        lower, upper = output_bounds(X, est.output_activation)
-    else:
-        lower, upper = previous.lower, previous.upper
+    needs_bounds = previous is None or est.fallback_to_pca_  # PCA carries no bounds
     # The spectrum serves the PCA start and noise="auto"; a continuation needs it only
     # for the latter.
     needs_spectrum = previous is None or est.noise == "auto"
-    eigen = spectrum(covariance(X, mean, scale)) if needs_spectrum else None
+    summary = summarize(
+        X,
+        mean=None if previous is None else previous.mean,
+        scale=None if previous is None else previous.scale,
+        edges=needs_bounds and est.output_activation == "auto",
+        covariance=needs_spectrum,
+        check=is_streamed(X),  # arrays were validated whole; streamed rows are checked here
+    )
+    mean, scale = summary.mean, summary.scale
+    if needs_bounds:
+        lower, upper = output_bounds(X, est.output_activation, summary.edges)
+    else:
+        lower, upper = previous.lower, previous.upper
+    eigen = spectrum(summary.covariance) if needs_spectrum else None
     start = initial_weights(network, eigen, rng) if previous is None else previous.weights
 
     rows = _training_rows(est, X, mean, scale, rng, validating=est.early_stopping and not partial)
@@ -168,9 +165,8 @@ def _features_seen(estimator, X, *, reset: bool) -> dict:
         for name in ("n_features_in_", "feature_names_in_"):
             if name in estimator.__dict__:
                 scratch.__dict__[name] = estimator.__dict__[name]
-    if is_streamed(X):  # the first row checks the shape and the features, blocks the values
+    if is_streamed(X):  # the first row checks the shape and features; summarize, values
         validate_rows(scratch, np.asarray(X[:1]), reset=reset)
-        check_streamed(X)
     else:
         X = validate_rows(scratch, X, reset=reset)
     seen = {"X": X, "n_features_in_": scratch.n_features_in_}
@@ -179,18 +175,18 @@ def _features_seen(estimator, X, *, reset: bool) -> dict:
     return seen
 
 
-def output_bounds(X: np.ndarray, output_activation: str) -> tuple[np.ndarray, np.ndarray]:
+def output_bounds(X, output_activation: str, edges=None) -> tuple[np.ndarray, np.ndarray]:
     """The bounds of the reconstruction, per feature, in the data's units.
 
     With ``output_activation="auto"``: a feature whose minimum (maximum) is taken by
     at least ``BOUND_SHARE`` of the rows, and by two rows at least, is bounded there
     (pixels at 0 and 1, counts at 0, indicators at both ends); other features are
-    unbounded (infinite).
+    unbounded (infinite). ``edges`` are ``summarize``'s, computed when not given.
     """
     n = X.shape[1]
     if output_activation != "auto":
         return np.full(n, -np.inf), np.full(n, np.inf)
-    low, high, at_low, at_high = edge_counts(X)
+    low, high, at_low, at_high = edges or summarize(X, edges=True).edges
     # Two rows at least: with few rows, one row is a large share of them.
     needed = max(2, BOUND_SHARE * X.shape[0])
     lower = np.where(at_low >= needed, low, -np.inf)

@@ -12,6 +12,8 @@ buffer does), so memory stays at a few blocks whatever the size of the data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.utils import check_array
 
@@ -52,21 +54,6 @@ def _blocks(X):
     return [(start, start + step) for start in range(0, X.shape[0], step)]
 
 
-def read_rows(X, start: int, stop: int, dtype=np.float64) -> np.ndarray:
-    """Rows ``start:stop`` of an array, memmap or Dask array, as an in-memory array."""
-    return np.asarray(X[start:stop], dtype=dtype)
-
-
-def check_streamed(X, *, input_name: str = "X") -> None:
-    """scikit-learn's checks of values (numeric, finite), one block at a time."""
-    for start, stop in _blocks(X):
-        check_array(
-            np.asarray(X[start:stop]),
-            dtype=[np.float64, np.float32],
-            input_name=input_name,
-        )
-
-
 def standardize(X, mean: np.ndarray, scale: float) -> np.ndarray:
     """``(X - mean) / scale`` as float32, computed in float64 block by block."""
     U = np.empty(X.shape, dtype=np.float32)
@@ -78,49 +65,71 @@ def standardize(X, mean: np.ndarray, scale: float) -> np.ndarray:
     return U
 
 
-def location_and_scale(X) -> tuple[np.ndarray, float]:
-    """Column means and one overall scale: the root mean variance of the columns.
+@dataclass
+class Summary:
+    """What a fit needs to know of its rows (``summarize``)."""
 
-    One scale for all columns keeps their relative sizes, as PCA sees them, so
-    that the loss stays the reconstruction error in the data's units (divided by
-    ``scale ** 2``). Constant data get a scale of 1.
+    mean: np.ndarray
+    scale: float
+    # Per column: (minimum, maximum, rows at the minimum, rows at the maximum).
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    covariance: np.ndarray | None  # of the standardised rows (X - mean) / scale
+
+
+def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=False) -> Summary:
+    """The rows' statistics, in two passes at most (each block read once per pass).
+
+    ``mean`` and ``scale`` are computed unless given: column means and one overall
+    scale, the root mean variance of the columns. One scale for all columns keeps
+    their relative sizes, as PCA sees them, so that the loss stays the reconstruction
+    error in the data's units (divided by ``scale ** 2``); constant data get a scale
+    of 1. ``edges``: each column's extremes and how many rows take them.
+    ``covariance``: that of the standardised rows, in float64. ``check``: apply
+    scikit-learn's checks of values (numeric, finite) to each block, for rows that
+    were not validated whole (streamed).
     """
     n_rows, n_features = X.shape
-    mean = np.zeros(n_features)
-    for start, stop in _blocks(X):
-        mean += read_rows(X, start, stop).sum(axis=0)
-    mean /= n_rows
+    known = mean is not None
+    total = np.zeros(n_features)
+    low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
+    if not known or edges or check:
+        for start, stop in _blocks(X):
+            block = np.asarray(X[start:stop])
+            if check:
+                block = check_array(block, dtype=[np.float64, np.float32], input_name="X")
+            block = np.asarray(block, dtype=np.float64)
+            total += block.sum(axis=0)
+            if edges:
+                low = np.minimum(low, block.min(axis=0))
+                high = np.maximum(high, block.max(axis=0))
+    if not known:
+        mean = total / n_rows
     squares = 0.0
-    for start, stop in _blocks(X):
-        block = read_rows(X, start, stop) - mean
-        squares += float(np.einsum("ij,ij->", block, block))
-    scale = np.sqrt(squares / (n_rows * n_features))
-    tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
-    return mean, float(scale) if scale > tiny else 1.0
-
-
-def covariance(X, mean: np.ndarray, scale: float) -> np.ndarray:
-    """The covariance of the standardised rows ``(X - mean) / scale``, in float64."""
-    n_rows, n_features = X.shape
-    total = np.zeros((n_features, n_features))
-    for start, stop in _blocks(X):
-        block = (read_rows(X, start, stop) - mean) / scale
-        total += block.T @ block
-    return total / max(n_rows - 1, 1)
-
-
-def edge_counts(X) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per column: ``(minimum, maximum, rows at the minimum, rows at the maximum)``."""
-    low, high = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
-    for start, stop in _blocks(X):
-        block = read_rows(X, start, stop)
-        low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
-    at_low, at_high = np.zeros(X.shape[1], np.int64), np.zeros(X.shape[1], np.int64)
-    for start, stop in _blocks(X):
-        block = read_rows(X, start, stop)
-        at_low += np.count_nonzero(block == low, axis=0)
-        at_high += np.count_nonzero(block == high, axis=0)
-    return low, high, at_low, at_high
+    at_low, at_high = np.zeros(n_features, np.int64), np.zeros(n_features, np.int64)
+    centred_products = np.zeros((n_features, n_features)) if covariance else None
+    if not known or edges or covariance:
+        for start, stop in _blocks(X):
+            block = np.array(X[start:stop], dtype=np.float64)  # a copy: centred in place
+            if edges:
+                at_low += np.count_nonzero(block == low, axis=0)
+                at_high += np.count_nonzero(block == high, axis=0)
+            block -= mean
+            if not known:
+                squares += float(np.einsum("ij,ij->", block, block))
+            if covariance:
+                centred_products += block.T @ block
+    if not known:
+        scale = float(np.sqrt(squares / (n_rows * n_features)))
+        tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
+        scale = scale if scale > tiny else 1.0
+    return Summary(
+        mean=mean,
+        scale=scale,
+        edges=(low, high, at_low, at_high) if edges else None,
+        covariance=None
+        if centred_products is None
+        else centred_products / (scale**2 * max(n_rows - 1, 1)),
+    )
 
 
 class InMemoryRows:

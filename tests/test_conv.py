@@ -29,7 +29,7 @@ import skautoenc
 from skautoenc import AutoencoderTransformer
 from skautoenc._inference import FittedNetwork
 from skautoenc._network import Network, initial_weights, spectrum
-from skautoenc._rows import covariance, location_and_scale
+from skautoenc._rows import summarize
 from skautoenc._validation import network_for
 from skautoenc.datasets import load_digits_images
 
@@ -144,8 +144,9 @@ def test_untrained_network_is_pca(digits, image_shape, conv_filters):
         X = load_digits_images(image_size=28).data[:300].astype(np.float64)
     est = AutoencoderTransformer(5, image_shape=image_shape, conv_filters=conv_filters)
     network = network_for(est, X.shape[1])
-    mean, scale = location_and_scale(X)
-    start = initial_weights(network, spectrum(covariance(X, mean, scale)), np.random.RandomState(0))
+    summary = summarize(X, covariance=True)
+    mean, scale = summary.mean, summary.scale
+    start = initial_weights(network, spectrum(summary.covariance), np.random.RandomState(0))
     assert not np.any(start["decoder_residual.kernel"])  # the conv path starts silent...
     assert np.any(
         start["decoder_conv_0.kernel" if len(conv_filters) > 1 else "encoder_conv_0.kernel"]
@@ -154,7 +155,7 @@ def test_untrained_network_is_pca(digits, image_shape, conv_filters):
     # The linear network's start: the residual paths add exact zeros (to float64
     # rounding, as blocks of other sizes make the BLAS sum in another order)...
     linear = Network(X.shape[1], 5, (), "relu", "linear")
-    linear_start = initial_weights(linear, spectrum(covariance(X, mean, scale)), None)
+    linear_start = initial_weights(linear, spectrum(summary.covariance), None)
     assert_close(
         reconstruction,
         FittedNetwork(linear, linear_start, mean, scale).reconstruct(X),

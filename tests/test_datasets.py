@@ -213,7 +213,8 @@ def test_load_mnist_subsets(fake_mnist, subset, n, first_label):
 def test_digits_as_larger_images_repeat_each_pixel_and_keep_the_centre():
     small = load_digits_images()
     big = load_digits_images(image_size=28)
-    assert big.data.shape == (1797, 784) and big.image_shape == (28, 28)
+    assert big.data.shape == (1797, 784)
+    assert big.image_shape == (28, 28)
     # 8 pixels repeated 4 times are 32: 2 are cropped on each side.
     np.testing.assert_array_equal(big.images[:, 2, 2], small.images[:, 1, 1])
     np.testing.assert_array_equal(big.images[:, 0, 0], small.images[:, 0, 0])

@@ -152,3 +152,14 @@ def test_a_large_array_in_memory_is_streamed_from_the_callers_array(X, monkeypat
     ae = AutoencoderTransformer(**FAST).fit(large)
     assert max(large.reads) == 100  # never a copy of the whole array
     assert ae.n_iter_ == FAST["epochs"]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_fit_leaves_the_callers_rows_as_they_were(X, monkeypatch, small_blocks, streamed):
+    """The statistics centre blocks in place: never the caller's own float64 rows."""
+    if streamed:
+        monkeypatch.setattr(rows_module, "STREAMED_ARRAY_BYTES", 0)
+    rows = X.astype(np.float64)
+    assert rows_module.is_streamed(rows) == streamed
+    AutoencoderTransformer(**FAST).fit(rows)
+    np.testing.assert_array_equal(rows, X.astype(np.float64))
