@@ -22,7 +22,9 @@ Then the convolutional configuration of ``bench_conv.py`` (``image_shape=(28, 28
 conv_filters=(32, 64), hidden_layer_sizes=(128,)``, k = 16, on the same 28x28
 rows): 1 and 10,000 rows of ``transform`` (the NumPy pass, float32) against
 ``PCA.transform`` and against Keras' ``predict_on_batch`` on the same model
-(``encoder_``); no target, for the record.
+(``encoder_``); no target, for the record. Then the same network as a user's
+``builder`` of Keras layers (``conv_builder``), whose paths ``transform`` runs as
+a compiled Keras function instead of NumPy: the same three columns.
 Run: ``python benchmarks/bench_transform.py [--repeats N] [--quick] [--backend jax]``.
 """
 
@@ -177,26 +179,50 @@ def bench(kind, repeats):
     )
 
 
-def bench_conv(repeats):
-    """The convolutional encoder: NumPy ``transform`` vs PCA vs Keras on the same model."""
+def conv_builder(n_features, n_components, side=28):
+    """A user's network like the built-in conv one, of Keras layers (``builder``)."""
+    import keras
+
+    layers = keras.layers
+    encoder = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            layers.Reshape((side, side, 1)),
+            layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+            layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(n_components),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input((n_components,)),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(7 * 7 * 64, activation="relu"),
+            layers.Reshape((7, 7, 64)),
+            layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu"),
+            layers.Conv2DTranspose(1, 3, strides=2, padding="same"),
+            layers.Flatten(),
+        ]
+    )
+    return encoder, decoder
+
+
+def bench_image_network(title, params, repeats):
+    """A non-dense encoder: ``transform`` vs PCA vs Keras' ``predict_on_batch`` on the
+    same model (``encoder_``)."""
     X, _, _ = data("seed")
     X = X.astype(np.float32)
     pca = PCA(16).fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est = AutoencoderTransformer(
-            16,
-            image_shape=(28, 28),
-            conv_filters=(32, 64),
-            hidden_layer_sizes=(128,),
-            epochs=2,
-            random_state=0,
-        ).fit(X)
+        est = AutoencoderTransformer(16, epochs=2, random_state=0, **params).fit(X)
     keras_encoder = est.encoder_
     np.testing.assert_allclose(
         keras_encoder.predict_on_batch(X[:100]), est.transform(X[:100]), rtol=1e-4, atol=1e-4
     )
-    print("\nconv (28x28x1 -> 32 -> 64 maps, 128 -> 16): transform, float32 rows")
+    print(f"\n{title}: transform, float32 rows")
     print(f"{'rows':<8}{'skautoenc':>12}{'PCA':>12}{'Keras':>12}  {'/PCA':>7}{'/Keras':>8}")
     for n in (1, 10_000):
         rows = np.resize(X, (n, X.shape[1]))
@@ -220,7 +246,12 @@ def main():
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}")
     for kind in ("default (64-128-128-16)", "seed (784-196-49)"):
         bench(kind, args.repeats)
-    bench_conv(min(args.repeats, 100))
+    conv = {"image_shape": (28, 28), "conv_filters": (32, 64), "hidden_layer_sizes": (128,)}
+    repeats = min(args.repeats, 100)
+    bench_image_network("conv (28x28x1 -> 32 -> 64 maps, 128 -> 16), NumPy", conv, repeats)
+    bench_image_network(
+        "the same as a builder (Keras layers), compiled Keras", {"builder": conv_builder}, repeats
+    )
 
 
 if __name__ == "__main__":

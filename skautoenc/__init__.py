@@ -6,6 +6,7 @@
 
 from ._archive import UnsafeFileError
 from ._autoencoder import AutoencoderTransformer
+from ._keras_network import KerasNetwork
 from ._persistence import load
 from ._skops import SKOPS_TRUSTED_TYPES as _SKOPS_TRUSTED_TYPES
 from .compare import compare_with_pca
@@ -39,6 +40,7 @@ SKOPS_TRUSTED_TYPES: list[str] = _SKOPS_TRUSTED_TYPES
 
 __all__ = [
     "AutoencoderTransformer",
+    "KerasNetwork",
     "SKOPS_TRUSTED_TYPES",
     "UnsafeFileError",
     "__version__",

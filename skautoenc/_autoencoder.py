@@ -18,8 +18,6 @@ from ._fitted_mixin import FittedNetworkMixin
 from ._params import PARAMETER_CONSTRAINTS
 from ._validation import check_finite_scores, validate_codes, validate_rows
 
-# Fitted state that does not end in "_" (and is replaced by every fit).
-_PRIVATE_STATE = ("_fitted", "_optimizer_state", "_optimizer_name", "_keras_views")
 # The API pages of docs/api.rst's autosummary; scikit-learn fills in the doubled braces.
 DOC_URL = (
     "https://skautoenc.readthedocs.io/en/{version}/gen_modules/"
@@ -70,6 +68,16 @@ class AutoencoderTransformer(
     conv_filters : tuple of int, default=(32, 64)
         Channels of the encoder's convolutions, each halving the image's height
         and width; the decoder mirrors them. Ignored when ``image_shape`` is None.
+    builder : callable or None, default=None
+        Your own residual paths (see :ref:`own-networks`): ``builder(n_features,
+        n_components, **builder_kwargs)`` returns Keras models ``(encoder,
+        decoder)`` of built-in layers, each ending in a layer with weights and a
+        linear activation (zeroed, so the network still starts as PCA). Called once
+        per fit and kept as Keras configs: your objects are never trained. Replaces
+        ``hidden_layer_sizes``, ``activation``, ``image_shape``, ``conv_filters``.
+        For models you already have: :class:`KerasNetwork`.
+    builder_kwargs : dict or None, default=None
+        Keyword arguments of ``builder`` (searched as whole dicts).
     activation : str, default="relu"
         Keras activation of the hidden layers (any name ``keras.activations.get``
         accepts).
@@ -205,6 +213,8 @@ class AutoencoderTransformer(
         hidden_layer_sizes=(128, 128),
         image_shape=None,
         conv_filters=(32, 64),
+        builder=None,
+        builder_kwargs=None,
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -227,6 +237,8 @@ class AutoencoderTransformer(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.image_shape = image_shape
         self.conv_filters = conv_filters
+        self.builder = builder
+        self.builder_kwargs = builder_kwargs
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -291,24 +303,10 @@ class AutoencoderTransformer(
         self._publish(self._fit(X, continuing=self._is_fitted(), partial=True))
         return self
 
-    def _is_fitted(self) -> bool:
-        return "_fitted" in self.__dict__
-
     def _fit(self, X, *, continuing: bool, partial: bool) -> dict:
         from ._fitting import fit_state
 
         return fit_state(self, X, continuing=continuing, partial=partial)
-
-    def _publish(self, state: dict) -> None:
-        """Swap in the new fitted attributes at once: readers see the old or the new model."""
-        kept = {
-            key: value
-            for key, value in self.__dict__.items()
-            if not (key.endswith("_") or key in _PRIVATE_STATE)
-        }
-        old = self.__dict__  # alive until the swap is done: no destructor runs mid-way
-        self.__dict__ = {**kept, **state}
-        del old
 
     # ---------------------------------------------------------------- inference
     @array_api_io

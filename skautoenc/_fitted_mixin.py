@@ -5,9 +5,26 @@ from __future__ import annotations
 
 from ._inference import FittedNetwork
 
+# Fitted state that does not end in "_" (and is replaced by every fit).
+_PRIVATE_STATE = ("_fitted", "_optimizer_state", "_optimizer_name", "_keras_views")
+
 
 class FittedNetworkMixin:
     """Mixin for an estimator whose fitted network lives in ``self._fitted``."""
+
+    def _is_fitted(self) -> bool:
+        return "_fitted" in self.__dict__
+
+    def _publish(self, state: dict) -> None:
+        """Swap in the new fitted attributes at once: readers see the old or the new model."""
+        kept = {
+            key: value
+            for key, value in self.__dict__.items()
+            if not (key.endswith("_") or key in _PRIVATE_STATE)
+        }
+        old = self.__dict__  # alive until the swap is done: no destructor runs mid-way
+        self.__dict__ = {**kept, **state}
+        del old
 
     @property
     def weights_(self) -> dict:

@@ -121,7 +121,7 @@ class FittedNetwork:
         self._encoder = _plan(network.encoder_paths())
         self._decoder = _plan(network.decoder_paths())
         self._widest = max(
-            layer.units if layer.kind == "dense" else _conv.values_per_row(layer)
+            layer.units if layer.kind in ("dense", "keras") else _conv.values_per_row(layer)
             for layer in network.layers()
         )
         self._convolved = max(
@@ -154,6 +154,9 @@ class FittedNetwork:
         if fields.get("image_shape") is not None:
             fields["image_shape"] = tuple(fields["image_shape"])
         fields["conv_filters"] = tuple(fields.get("conv_filters", ()))
+        fields["builder_layers"] = tuple(
+            _builder_layer(layer) for layer in fields.get("builder_layers", ())
+        )
         network = Network(**fields)
         expected = {**network.weight_shapes()}
         found = {name: np.shape(array) for name, array in state["weights"].items()}
@@ -236,6 +239,23 @@ class FittedNetwork:
         return out
 
 
+def _builder_layer(fields: dict) -> Layer:
+    """A builder's path from pickled fields, its config checked as a file's would be."""
+    import json
+
+    from ._keras_network import check_config
+
+    check_config(json.loads(fields["config"]), fields["name"].split("_")[0])
+    return Layer(
+        **{
+            **fields,
+            "input_shape": tuple(fields["input_shape"]),
+            "output_shape": tuple(fields["output_shape"]),
+            "arrays": tuple((name, tuple(shape)) for name, shape in fields["arrays"]),
+        }
+    )
+
+
 def _plan(paths: tuple[tuple[Layer, ...], ...]) -> tuple:
     """Each path as ``(operation, kernel name, bias name, activation)`` steps; the
     operation is None for dense layers (a matrix product with the kernel: the hot
@@ -249,6 +269,10 @@ def _step(layer: Layer) -> tuple:
     activation = activation_function(layer.activation)
     if layer.kind == "dense":
         return (None, f"{layer.name}.kernel", bias, activation)
+    if layer.kind == "keras":  # a builder's model, compiled by Keras
+        from ._keras_network import Forward
+
+        return (Forward(layer), None, None, activation)
     return (_conv.operation(layer), None, bias, activation)
 
 

@@ -7,14 +7,14 @@ NumPy forward pass, the initialisation, persistence) reads them from there.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Every convolution of the residual paths: 3x3 kernels, stride 2, "same" padding.
 KERNEL_SIZE = 3
 STRIDES = 2
 # Layers with arrays; the others only change how a row's values are laid out.
 WEIGHTED_KINDS = ("dense", "conv", "conv_transpose")
-KINDS = (*WEIGHTED_KINDS, "reshape", "flatten", "crop")
+KINDS = (*WEIGHTED_KINDS, "reshape", "flatten", "crop", "keras")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,10 @@ class Layer:
     - ``"reshape"``: ``(n,)`` to ``output_shape``; ``"flatten"``: to ``(n,)``;
     - ``"crop"``: Keras' ``Cropping2D``, ``(h, w, c)`` to the ``output_shape``'s
       ``(h', w', c)``, cropping ``(h - h') // 2`` rows at the top and the rest at
-      the bottom (columns alike).
+      the bottom (columns alike);
+    - ``"keras"``: a model from the user's ``builder``, ``(n,)`` to ``(m,)``, as
+      its Keras ``config`` (JSON) with arrays ``arrays`` (``(name, shape)`` pairs,
+      see ``_keras_network``).
     """
 
     name: str
@@ -43,6 +46,8 @@ class Layer:
     starts_at_zero: bool = False
     kernel_size: int = 1
     strides: int = 1
+    config: str = field(default="", repr=False)
+    arrays: tuple[tuple[str, tuple[int, ...]], ...] = field(default=(), repr=False)
 
     @property
     def n_inputs(self) -> int:
@@ -61,7 +66,10 @@ class Layer:
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Arrays by name, in Keras' layouts: Dense ``(in, out)``, Conv2D ``(kh, kw,
-        in, out)``, Conv2DTranspose ``(kh, kw, out, in)``; biases ``(out,)``."""
+        in, out)``, Conv2DTranspose ``(kh, kw, out, in)``; biases ``(out,)``; a
+        "keras" layer's ``arrays``."""
+        if self.kind == "keras":
+            return dict(self.arrays)
         if self.kind not in WEIGHTED_KINDS:
             return {}
         k, n_in, n_out = self.kernel_size, self.input_shape[-1], self.units
@@ -127,4 +135,8 @@ def keras_layer(keras, layer: Layer):
         return layers.Reshape(layer.output_shape, **options)
     if layer.kind == "flatten":
         return layers.Flatten(data_format="channels_last", **options)
+    if layer.kind == "keras":
+        from ._keras_network import build_model
+
+        return build_model(layer.config)
     return layers.Cropping2D(layer.cropping, data_format="channels_last", **options)

@@ -9,7 +9,8 @@ training only adds what a nonlinear map can explain beyond it.
 
 The residual path is a multilayer perceptron, or, for rows that are flattened
 images (``image_shape``), strided convolutions before it and transposed
-convolutions after it. Each layer has one name, used for the Keras layer and for
+convolutions after it, or the user's own Keras models (``builder_layers``, see
+``_keras_network``). Each layer has one name, used for the Keras layer and for
 its arrays (``"<layer>.kernel"``, ``"<layer>.bias"``).
 """
 
@@ -58,6 +59,9 @@ class Network:
     conv_filters : tuple of int, default=()
         Channels of the encoder's stride-2 convolutions (the decoder's transposed
         convolutions mirror them); empty when ``image_shape`` is None.
+    builder_layers : tuple of 2 Layer, default=()
+        The residual paths a ``builder`` made (encoder, decoder), as layers of kind
+        ``"keras"``; then ``hidden_layer_sizes`` is empty and ``image_shape`` None.
 
     Examples
     --------
@@ -82,10 +86,19 @@ class Network:
     output_activation: str
     image_shape: tuple[int, int, int] | None = None
     conv_filters: tuple[int, ...] = ()
+    builder_layers: tuple[Layer, ...] = ()
 
     def __post_init__(self):
         # network_for explains bad parameters; this guards every other way in (pickles).
-        if self.image_shape is None:
+        if self.builder_layers:
+            n, k = self.n_features, self.n_components
+            consistent = (
+                self.image_shape is None
+                and not self.hidden_layer_sizes
+                and [(b.kind, b.input_shape, b.output_shape) for b in self.builder_layers]
+                == [("keras", (n,), (k,)), ("keras", (k,), (n,))]
+            )
+        elif self.image_shape is None:
             consistent = not self.conv_filters
         else:
             h, w, _ = self.image_shape
@@ -105,6 +118,8 @@ class Network:
         linear = dense_layer(
             "encoder_linear", self.n_features, self.n_components, "linear", use_bias=False
         )
+        if self.builder_layers:
+            return ((linear,), (self.builder_layers[0],))
         if self.image_shape is not None:
             return ((linear,), self._image_encoder())
         return self._paths("encoder", linear, self.hidden_layer_sizes)
@@ -113,6 +128,8 @@ class Network:
         linear = dense_layer(
             "decoder_linear", self.n_components, self.n_features, "linear", use_bias=False
         )
+        if self.builder_layers:
+            return ((linear,), (self.builder_layers[1],))
         if self.image_shape is not None:
             return ((linear,), self._image_decoder())
         return self._paths("decoder", linear, tuple(reversed(self.hidden_layer_sizes)))
@@ -274,7 +291,7 @@ class Network:
 
 def keras_weight_names(model) -> list[str]:
     """The name of each of ``model``'s variables, in ``model.weights`` order."""
-    return [f"{variable.path.split('/')[-2]}.{variable.name}" for variable in model.weights]
+    return [variable.path.replace("/", ".") for variable in model.weights]
 
 
 def set_keras_weights(model, weights: dict[str, np.ndarray]) -> None:
@@ -319,7 +336,8 @@ def initial_weights(
     Hidden layers (dense and convolutional) get Glorot-uniform kernels from
     ``rng``, drawn layer by layer in ``network.layers()`` order; the residual
     paths' last weighted layers and every bias are zero, so the residual paths add
-    nothing until trained.
+    nothing until trained. A builder's paths get their own Keras initializers,
+    seeded from ``rng``, and their last weighted layer zero.
     """
     axes, variances = principal_axes(eigen, network.n_components)
     # Directions without variance keep a unit scale instead of dividing by ~0.
@@ -331,6 +349,11 @@ def initial_weights(
     }
     for layer in network.layers():
         if layer.name.endswith("_linear"):
+            continue
+        if layer.kind == "keras":  # a builder's: its own initializers, seeded from rng
+            from ._keras_network import initial_arrays
+
+            weights.update(initial_arrays(layer, rng.randint(2**31 - 1)))
             continue
         for name, shape in layer.weight_shapes().items():
             if name.endswith(".bias") or layer.starts_at_zero:

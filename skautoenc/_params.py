@@ -20,6 +20,8 @@ PARAMETER_CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like"],
     "image_shape": ["array-like", None],
     "conv_filters": ["array-like"],
+    "builder": [callable, None],
+    "builder_kwargs": [dict, None],
     "activation": [str],
     "output_activation": [str],
     "loss": [StrOptions(set(LOSSES))],

@@ -10,6 +10,7 @@ no Keras configuration, so no class named in a file is ever instantiated.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -21,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._archive import ArchiveReader, UnsafeFileError, open_archive, write_archive
 from ._autoencoder import AutoencoderTransformer
+from ._keras_network import KerasNetwork
 from ._state import BOUND_ARRAYS, check_values, expected_arrays, export_state, import_state
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
@@ -31,6 +33,7 @@ _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "a
 # Versions compared on load: a mismatch warns, it does not refuse.
 _CHECKED_VERSIONS = ("skautoenc", "scikit-learn", "numpy")
 _RANDOM_STATE_TAG = "numpy.random.RandomState"
+_NETWORK_TAG = "skautoenc.KerasNetwork"
 
 
 def save(estimator: AutoencoderTransformer, file) -> None:
@@ -47,6 +50,12 @@ def save(estimator: AutoencoderTransformer, file) -> None:
             stacklevel=3,
         )
     values, arrays = export_state(estimator)
+    if params["builder"] is not None:
+        # The network the builder made, never the builder (a file holds no code).
+        params["builder"] = KerasNetwork(
+            *(layer.config for layer in estimator._fitted.network.builder_layers)
+        )
+        params["builder_kwargs"] = None
     names = {name: f"{ARRAY_FOLDER}{i}.npy" for i, name in enumerate(arrays)}
     document = {
         "format": FORMAT_NAME,
@@ -68,7 +77,11 @@ def load(file) -> AutoencoderTransformer:
     they describe is rebuilt, and only its arrays are read from the file, each
     checked for name, shape, dtype and finiteness, with sizes checked against the
     file's before anything is allocated. Nothing in the file is executed or
-    deserialized as an object, and Keras is not needed.
+    deserialized as an object, and Keras is not needed, except for a network made
+    by a ``builder``: the file holds its Keras configs, which are checked to name
+    only Keras' built-in layers (no ``Lambda``, no custom class) before Keras
+    rebuilds them in its safe mode; ``builder`` is then a
+    :class:`~skautoenc.KerasNetwork` of them.
 
     Parameters
     ----------
@@ -272,6 +285,13 @@ def _encode_param(name: str, value: Any) -> Any:
         return int(value)
     if isinstance(value, Real):
         return float(value)
+    if isinstance(value, KerasNetwork):
+        return {
+            _NETWORK_TAG: {
+                "encoder": json.loads(value.encoder_config),
+                "decoder": json.loads(value.decoder_config),
+            }
+        }
     if isinstance(value, np.random.RandomState):
         state = value.get_state(legacy=False)
         return {
@@ -318,9 +338,35 @@ def _decode_params(reader: ArchiveReader, encoded: dict) -> dict[str, Any]:
         params[name] = tuple(sizes)
     if params["callbacks"] is not None:
         reader.refuse("it holds callbacks.", "callbacks=None", f"{params['callbacks']!r:.200}")
+    if params["builder_kwargs"] is not None:
+        shown = f"{params['builder_kwargs']!r:.200}"
+        reader.refuse("it holds builder_kwargs.", "builder_kwargs=None", shown)
+    if params["builder"] is not None:
+        params["builder"] = _decode_network(reader, params["builder"])
     if isinstance(params["random_state"], dict):
         params["random_state"] = _decode_random_state(reader, params["random_state"])
     return params
+
+
+def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
+    """A saved builder: two Keras configs, checked before Keras sees them."""
+    try:
+        if not isinstance(encoded, dict) or set(encoded) != {_NETWORK_TAG}:
+            raise ValueError("not a saved network")
+        configs = encoded[_NETWORK_TAG]
+        if not isinstance(configs, dict) or set(configs) != {"encoder", "decoder"}:
+            raise ValueError("not an encoder and a decoder")
+        return KerasNetwork(
+            json.dumps(configs["encoder"], sort_keys=True),
+            json.dumps(configs["decoder"], sort_keys=True),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        reader.refuse(
+            f"its builder is not a network of Keras' built-in layers ({error}).",
+            f"null or {{{_NETWORK_TAG!r}: {{'encoder': <config>, 'decoder': <config>}}}}",
+            f"builder={encoded!r:.200}",
+            error,
+        )
 
 
 def _decode_random_state(reader: ArchiveReader, encoded: dict) -> np.random.RandomState:

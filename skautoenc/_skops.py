@@ -5,10 +5,11 @@ containers, scikit-learn's estimators, ...) and those its caller names in
 ``trusted``. skops stores a fitted :class:`~skautoenc.AutoencoderTransformer` as its
 ``__getstate__``: parameters, plain values and NumPy arrays (the weights, the
 optimizer's state), no Keras object and no pickled bytes. So the estimator's own
-class is the only type skops must be told about. Trusting it lets a file run only
-that class's ``__setstate__``, which stores those values and rebuilds the NumPy
-forward pass from them; everything else in the file must still be of a type skops
-trusts by itself.
+class is the only type skops must be told about, with :class:`~skautoenc.KerasNetwork`
+when it is the ``builder``. Trusting them lets a file run only their
+``__setstate__``, which stores those values (a builder's network as Keras configs,
+checked as :func:`skautoenc.load` checks them) and rebuilds the forward pass from
+them; everything else in the file must still be of a type skops trusts by itself.
 
 Neither skops nor MLflow is imported here: ``import skautoenc`` stays light.
 
@@ -30,6 +31,7 @@ True
 from __future__ import annotations
 
 from ._autoencoder import AutoencoderTransformer
+from ._keras_network import KerasNetwork
 
 
 def _qualified_name(cls: type) -> str:
@@ -39,4 +41,8 @@ def _qualified_name(cls: type) -> str:
 
 # A list, not a tuple: MLflow writes ``skops_trusted_types`` to a YAML file, whose
 # safe dumper accepts lists only.
-SKOPS_TRUSTED_TYPES: list[str] = [_qualified_name(AutoencoderTransformer)]
+SKOPS_TRUSTED_TYPES: list[str] = [
+    _qualified_name(AutoencoderTransformer),
+    # A builder given as models; its __setstate__ checks the configs as load does.
+    _qualified_name(KerasNetwork),
+]

@@ -99,6 +99,7 @@ class _TensorFlowTrainer(Trainer):
             """
             n_rows = tf.cast(tf.shape(u)[0], tf.float32)
             replica = tf.distribute.get_replica_context()
+            count = 1
             if strategy is not None:
                 index, count = replica.replica_id_in_sync_group, replica.num_replicas_in_sync
                 first, last = (tf.shape(u)[0] * i // count for i in (index, index + 1))
@@ -106,6 +107,8 @@ class _TensorFlowTrainer(Trainer):
             with tf.GradientTape() as tape:
                 rows = self.row_losses(u, model(u_in, training=True), frame)
                 loss = tf.reduce_sum(rows) / n_rows
+                if model.losses:  # a builder's regularizers: once over the replicas
+                    loss += tf.add_n(model.losses) / count
             optimizer.apply(tape.gradient(loss, variables), variables)
             return loss
 
@@ -173,6 +176,8 @@ class _TorchTrainer(Trainer):
             self.model.zero_grad()
             u_hat = self.model(self.corrupt(u, tensors, level), training=True)
             loss = ops.mean(self.row_losses(u, u_hat, tensors))
+            if self.model.losses:  # a builder's regularizers
+                loss = loss + sum(self.model.losses)
             loss.backward()
             with torch.no_grad():
                 self.optimizer.apply([v.value.grad for v in variables], variables)
@@ -201,10 +206,11 @@ class _JaxTrainer(Trainer):
         seed_variable = self.seed_generator.state
 
         def loss_and_updates(trainable, non_trainable, u, u_in, frame):
-            u_hat, non_trainable = model.stateless_call(
-                trainable, non_trainable, u_in, training=True
+            u_hat, non_trainable, losses = model.stateless_call(
+                trainable, non_trainable, u_in, training=True, return_losses=True
             )
-            return keras.ops.mean(self.row_losses(u, u_hat, frame)), non_trainable
+            loss = keras.ops.mean(self.row_losses(u, u_hat, frame))
+            return loss + sum(losses) if losses else loss, non_trainable  # + regularizers
 
         gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
 
@@ -320,3 +326,41 @@ class _JaxTrainer(Trainer):
         U = self._distribute(U, batch_axis=0)
         rows = self._evaluate(trainable, non_trainable, U, frame32(frame))
         return np.asarray(rows)[:n_rows]
+
+
+def compiled_call(model):
+    """``x -> model(x, training=False)`` as NumPy to NumPy, compiled for the backend."""
+    from ._keras import import_keras
+
+    keras = import_keras()
+    backend = keras.backend.backend()
+    n_in = model.input_shape[-1]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, n_in], tf.float32)
+        concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+        return lambda x: concrete(tf.constant(x)).numpy()
+    if backend == "jax":
+        import jax
+
+        values = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        )
+        jitted = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+
+        def call(x):
+            rows = len(x)
+            padded = 1 << max(rows - 1, 0).bit_length()
+            x = np.concatenate([x, np.zeros((padded - rows, n_in), x.dtype)])
+            return np.asarray(jitted(*values, x))[:rows]
+
+        return call
+    import torch
+
+    def call(x):
+        with torch.no_grad():
+            return keras.ops.convert_to_numpy(model(x, training=False))
+
+    return call

@@ -76,6 +76,9 @@ def network_for(estimator, n_features: int) -> Network:
         _check_activation("output_activation", estimator.output_activation)
     image_shape = _image_shape(estimator.image_shape, n_features)
     conv_filters = _conv_filters(estimator.conv_filters, image_shape)
+    builder_layers = _builder_layers(estimator, int(n_features), int(k))
+    if builder_layers:
+        sizes, conv_filters = (), ()
     return Network(
         n_features=int(n_features),
         n_components=int(k),
@@ -87,7 +90,36 @@ def network_for(estimator, n_features: int) -> Network:
         else estimator.output_activation,
         image_shape=image_shape,
         conv_filters=conv_filters,
+        builder_layers=builder_layers,
     )
+
+
+def _builder_layers(estimator, n_features: int, n_components: int) -> tuple:
+    """The residual paths ``builder`` makes (``_keras_network.describe``), or ()."""
+    builder, kwargs = estimator.builder, estimator.builder_kwargs
+    if builder is None:
+        if kwargs:
+            raise ValueError(
+                "builder_kwargs are passed to builder, which is None. Received: "
+                f"builder_kwargs={kwargs!r}."
+            )
+        return ()
+    if estimator.image_shape is not None:
+        raise ValueError(
+            "image_shape shapes the built-in convolutional network; a builder makes "
+            "its own network: set one of them. Received: "
+            f"image_shape={estimator.image_shape!r} and builder={builder!r}."
+        )
+    from ._keras_network import KerasNetwork, describe
+
+    if isinstance(builder, KerasNetwork) and kwargs:
+        raise ValueError(
+            "A KerasNetwork builds fixed models: it takes no builder_kwargs. "
+            f"Received: builder_kwargs={kwargs!r}."
+        )
+    if isinstance(builder, KerasNetwork):
+        return builder.describe(n_features, n_components)
+    return describe(builder, kwargs, n_features, n_components)
 
 
 def _image_shape(value, n_features: int) -> tuple[int, int, int] | None:
@@ -189,4 +221,11 @@ def structure(network: Network) -> dict:
     }
     if network.image_shape is not None:
         shown.update(image_shape=network.image_shape, conv_filters=network.conv_filters)
+    if network.builder_layers:
+        del shown["hidden_layer_sizes"], shown["activation"]
+        # The paths' configs, shortened: two builds differ where their configs do.
+        shown["builder"] = tuple(
+            f"{layer.name} config #{hash(layer.config) & 0xFFFFFF:06x}"
+            for layer in network.builder_layers
+        )
     return shown

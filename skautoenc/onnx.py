@@ -18,7 +18,7 @@ The converter option ``method`` chooses what the graph computes: ``"transform"``
 
 Activations exported: those in ``SUPPORTED_ACTIVATIONS``; any other raises a
 ``ValueError`` at conversion, as does a convolutional network (``image_shape``
-set): the converter covers dense networks only, for now.
+set) or a builder's: the converter covers the built-in dense networks only, for now.
 
 Examples
 --------
@@ -165,12 +165,17 @@ def _calculate_output_shapes(operator) -> None:
     check_is_fitted(estimator)
     check_input_and_output_types(operator, good_input_types=[FloatTensorType, DoubleTensorType])
     network = estimator._fitted.network
-    if network.image_shape is not None:
+    if network.image_shape is not None or network.builder_layers:
+        which = (
+            f"image_shape={estimator.image_shape!r}"
+            if network.image_shape is not None
+            else "a builder"
+        )
         raise ValueError(
-            "Cannot export AutoencoderTransformer with image_shape="
-            f"{estimator.image_shape!r} to ONNX: the converter covers dense networks "
-            "only, for now, and this one is convolutional. Its Keras twin, model_ "
-            "(encoder_, decoder_), is a plain Keras model that Keras' own exporters read."
+            f"Cannot export AutoencoderTransformer with {which} to ONNX: the "
+            "converter covers the built-in dense networks only, for now. Its Keras "
+            "twin, model_ (encoder_, decoder_), is a plain Keras model that Keras' "
+            "own exporters read."
         )
     method = _method(operator.scope_inst, estimator)
     n_inputs, n_outputs = _widths(network, method)

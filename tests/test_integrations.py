@@ -162,15 +162,19 @@ def assert_same_estimator(loaded, model):
 
 
 # ------------------------------------------------------------------ skops
-def test_trusted_types_are_skautoencs_own_estimators():
+def test_trusted_types_are_skautoencs_own_classes():
+    """The estimator, and the builder that holds a network as checked Keras configs."""
     assert type(SKOPS_TRUSTED_TYPES) is list  # MLflow writes it to YAML: a list
-    assert SKOPS_TRUSTED_TYPES == [OURS]
+    assert SKOPS_TRUSTED_TYPES == [OURS, "skautoenc._keras_network.KerasNetwork"]
+    classes = []
     for qualified_name in SKOPS_TRUSTED_TYPES:
         module, _, name = qualified_name.rpartition(".")
         assert module.split(".")[0] == "skautoenc"
-        cls = getattr(importlib.import_module(module), name)
-        assert isinstance(cls, type)
-        assert issubclass(cls, BaseEstimator)
+        classes.append(getattr(importlib.import_module(module), name))
+    assert issubclass(classes[0], BaseEstimator)
+    assert classes[1] is skautoenc.KerasNetwork
+    # What a file may hold for it is checked in its __setstate__, as load checks it.
+    assert "__setstate__" in vars(classes[1])
 
 
 def test_the_documented_example_runs():

@@ -1,0 +1,407 @@
+"""Networks users bring: Keras models from a builder, kept as declarative Keras configs.
+
+``AutoencoderTransformer(builder=...)`` calls ``builder(n_features, n_components,
+**builder_kwargs)`` once per fit for an encoder and a decoder (Keras ``Sequential``
+or functional models). They become the residual paths of the network (see
+``_network``): each is serialized to its Keras config, with canonical layer names,
+and that config, not the user's objects, is what the fit trains, pickles and
+saves. So the user's models are never trained, mutated or shared between fits,
+and the network rebuilds anywhere from plain text and arrays.
+
+A config may only hold Keras' built-in layers, initializers, regularizers and
+constraints named in this module, and activations by name: a ``Lambda`` (Python
+bytecode) or a custom class (code outside Keras) could not be rebuilt from a file
+without running code, so they are refused when the builder's models are read, with
+the reason. Deserialization then runs Keras' own code only, in its safe mode.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import numpy as np
+
+from ._keras import import_keras
+from ._trainers import compiled_call
+
+# Keras' built-in classes a config may name, by the module its serialization gives.
+# Each is a plain function of its arrays and of numbers in its config; none
+# executes code it was given (Lambda and the wrappers of foreign code are left out).
+LAYERS = frozenset(
+    """InputLayer Dense EinsumDense Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose
+    Conv3DTranspose SeparableConv1D SeparableConv2D DepthwiseConv1D DepthwiseConv2D
+    MaxPooling1D MaxPooling2D AveragePooling1D AveragePooling2D GlobalMaxPooling1D
+    GlobalMaxPooling2D GlobalAveragePooling1D GlobalAveragePooling2D UpSampling1D
+    UpSampling2D ZeroPadding1D ZeroPadding2D Cropping1D Cropping2D Reshape Flatten
+    Permute RepeatVector Identity Activation ReLU LeakyReLU PReLU ELU Softmax Dropout
+    SpatialDropout1D SpatialDropout2D GaussianNoise GaussianDropout AlphaDropout
+    BatchNormalization LayerNormalization GroupNormalization UnitNormalization Add
+    Subtract Multiply Average Maximum Minimum Concatenate Dot SimpleRNN GRU LSTM
+    Bidirectional TimeDistributed Rescaling""".split()  # noqa: SIM905
+)
+INITIALIZERS = frozenset(
+    """Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer
+    LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal
+    RandomUniform TruncatedNormal VarianceScaling Zeros""".split()  # noqa: SIM905
+)
+_ALLOWED = {
+    "keras.layers": LAYERS,
+    "keras.initializers": INITIALIZERS,
+    "keras.regularizers": frozenset({"L1", "L2", "L1L2", "OrthogonalRegularizer"}),
+    "keras.constraints": frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"}),
+    # Functional models are kept as keras.Model (see _public_names).
+    "keras": frozenset({"Sequential", "Model", "DTypePolicy", "FloatDTypePolicy"}),
+}
+_MODELS = ("Sequential", "Model")
+# The names of the two residual paths (``_network``) and of the layers inside them.
+PATH_NAMES = ("encoder_residual", "decoder_residual")
+
+
+class KerasNetwork:
+    """An encoder and a decoder given as Keras models, usable as ``builder``.
+
+    For ``AutoencoderTransformer(builder=KerasNetwork(encoder, decoder))``: the
+    models' architecture (their Keras configs, not the objects) is kept, so the
+    estimator clones, pickles and saves like any other, and each fit trains a
+    fresh copy of it with fresh weights: your models are never modified. Calling
+    it returns a new ``(encoder, decoder)`` pair built from the configs, whatever
+    ``n_features`` and ``n_components`` it is asked for; the estimator checks that
+    their shapes fit the data.
+
+    This is also what ``skautoenc.load`` gives as ``builder`` for an estimator
+    fitted with a builder function: a file holds the network the function built,
+    never the function.
+
+    Parameters
+    ----------
+    encoder, decoder : keras.Model or str
+        ``Sequential`` or functional models of Keras' built-in layers (see
+        :class:`AutoencoderTransformer`'s ``builder``), or their configs as JSON
+        text (``encoder_config`` of another ``KerasNetwork``).
+
+    Attributes
+    ----------
+    encoder_config, decoder_config : str
+        The models' Keras configs, as JSON.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skautoenc import AutoencoderTransformer, KerasNetwork
+    >>> encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, "relu"),
+    ...                             keras.layers.Dense(4)])
+    >>> decoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(32, "relu"),
+    ...                             keras.layers.Dense(64)])
+    >>> ae = AutoencoderTransformer(4, builder=KerasNetwork(encoder, decoder), epochs=5)
+    >>> from sklearn.datasets import load_digits
+    >>> X = load_digits().data[:300]
+    >>> ae.fit(X).transform(X).shape
+    (300, 4)
+    >>> ae.builder  # the models' configs, not the objects
+    KerasNetwork(encoder=<Sequential: 3 layers>, decoder=<Sequential: 3 layers>)
+    """
+
+    def __init__(self, encoder, decoder):
+        self.encoder_config = _config_text(encoder, "encoder")
+        self.decoder_config = _config_text(decoder, "decoder")
+
+    def __call__(self, n_features: int, n_components: int):
+        return build_model(self.encoder_config), build_model(self.decoder_config)
+
+    def describe(self, n_features: int, n_components: int) -> tuple:
+        """``describe(self, None, n_features, n_components)``, worked out once."""
+        key = (n_features, n_components)
+        described = self.__dict__.setdefault("_described", {})
+        if key not in described:
+            described[key] = describe(self, None, n_features, n_components)
+        return described[key]
+
+    def __eq__(self, other):
+        return isinstance(other, KerasNetwork) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _key(self):
+        return (self.encoder_config, self.decoder_config)
+
+    def __repr__(self):
+        encoder, decoder = _summary(self.encoder_config), _summary(self.decoder_config)
+        return f"KerasNetwork(encoder={encoder}, decoder={decoder})"
+
+    def __getstate__(self):
+        return {"encoder_config": self.encoder_config, "decoder_config": self.decoder_config}
+
+    def __deepcopy__(self, memo):  # clone(): the configs are immutable text
+        return KerasNetwork(self.encoder_config, self.decoder_config)
+
+    def __setstate__(self, state):
+        # From a pickle or a skops file: the configs are checked as a file's would be.
+        for part in ("encoder", "decoder"):
+            check_config(json.loads(state[f"{part}_config"]), part)
+        self.__dict__.update(state)
+
+
+def _config_text(model, part: str) -> str:
+    if isinstance(model, str):
+        check_config(json.loads(model), part)
+        return model
+    keras = import_keras()
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"KerasNetwork's {part} must be a keras.Model or its config as JSON text. "
+            f"Received: {model!r} of type {type(model).__name__}."
+        )
+    config = _public_names(keras.saving.serialize_keras_object(model))
+    check_config(config, part)
+    return json.dumps(config, sort_keys=True)
+
+
+def _public_names(config: dict) -> dict:
+    """``config`` with each functional model named by its public class, ``keras.Model``.
+
+    Keras serializes a functional model under its implementation's private module;
+    ``keras.Model`` rebuilds the same model from the same config.
+    """
+    for node in _objects(config):
+        if node.get("class_name") == "Functional":
+            node.update(module="keras", class_name="Model", registered_name=None)
+    return config
+
+
+def _summary(text: str) -> str:
+    config = json.loads(text)
+    return f"<{config['class_name']}: {len(config['config']['layers'])} layers>"
+
+
+# ------------------------------------------------------------------ checking
+def check_config(config: Any, part: str) -> None:
+    """Refuse a model config holding anything but the classes allowed here.
+
+    Pure JSON inspection, before Keras sees the config: ``ValueError`` names the
+    first class (or activation) refused and why.
+    """
+    if not isinstance(config, dict) or config.get("class_name") not in _MODELS:
+        raise ValueError(
+            f"The {part} must be a keras.Sequential or functional keras.Model (a "
+            "subclassed model has no config to rebuild it from). Received: "
+            f"{_short(config)}."
+        )
+    for node in _objects(config):
+        module, name = node.get("module"), node.get("class_name")
+        if name == "__keras_tensor__" and "module" not in node:
+            continue
+        if name not in _ALLOWED.get(module, ()) or node.get("registered_name") not in (
+            None,
+            name,
+        ):
+            what = (
+                "a Lambda layer holds Python bytecode"
+                if name == "Lambda"
+                else "custom or unlisted classes would run code outside Keras' built-in layers"
+            )
+            raise ValueError(
+                f"The {part} cannot be kept as a safe, rebuildable description (the "
+                "fitted network is trained, pickled and saved as its Keras config, "
+                f"which must load without running code): {what}. "
+                "Use Keras' built-in layers (Dense, Conv1D/2D and their Transpose, "
+                "pooling, UpSampling, Reshape, Flatten, Cropping, normalization, "
+                "Dropout, recurrent layers...), with activations given by name. "
+                f"Received: {module}.{name}."
+            )
+    for key, value in _items(config):
+        if key.endswith("activation") and not (value is None or isinstance(value, str)):
+            raise ValueError(
+                f"The {part}'s activations must be Keras activations given by name, "
+                f"such as 'relu'. Received: {key}={_short(value)}."
+            )
+
+
+def _objects(node):
+    """Every serialized Keras object (a dict with a ``class_name``) in a config."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield node
+        for value in node.values():
+            yield from _objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _objects(value)
+
+
+def _items(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _items(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _items(value)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+# ------------------------------------------------------------- describing
+def describe(builder, builder_kwargs, n_features: int, n_components: int) -> tuple:
+    """The two residual paths a builder makes, as ``_layers.Layer`` of kind "keras".
+
+    Calls ``builder(n_features, n_components, **builder_kwargs)``; checks the
+    models' types, shapes and classes, gives their layers canonical names (so that
+    every fit of one builder has one config: one cache entry, stable array names)
+    and checks that zeroing each path's last weighted layer silences it (the
+    network must start as PCA).
+    """
+    from ._layers import Layer
+
+    built = builder(n_features, n_components, **(builder_kwargs or {}))
+    if not (isinstance(built, (tuple, list)) and len(built) == 2):
+        raise TypeError(
+            "builder must return a pair (encoder, decoder) of Keras models. "
+            f"Received: {_short(built)}."
+        )
+    keras = import_keras()
+    layers = []
+    shapes = ((n_features, n_components), (n_components, n_features))
+    for name, model, (n_in, n_out) in zip(PATH_NAMES, built, shapes, strict=True):
+        part = name.split("_")[0]
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"builder must return Keras models; its {part} is {_short(model)} of "
+                f"type {type(model).__name__}."
+            )
+        if not model.built:
+            model.build((None, n_in))
+        received = (tuple(model.input_shape), tuple(model.output_shape))
+        if received != ((None, n_in), (None, n_out)):
+            raise ValueError(
+                f"The {part} from builder must map rows of {n_in} values to rows of "
+                f"{n_out} (n_features={n_features}, n_components={n_components}). "
+                f"Received input shape {received[0]} and output shape {received[1]}."
+            )
+        config = _public_names(keras.saving.serialize_keras_object(model))
+        check_config(config, part)
+        text = json.dumps(_canonical(config, name), sort_keys=True)
+        rebuilt = build_model(text)
+        arrays = tuple((path_name(v), tuple(v.shape)) for v in rebuilt.weights)
+        _check_silent(rebuilt, part, n_in)
+        layers.append(Layer(name, "keras", (n_in,), (n_out,), config=text, arrays=arrays))
+    return tuple(layers)
+
+
+def _canonical(config: dict, prefix: str) -> dict:
+    """``config`` with the model named ``prefix`` and its layers ``<prefix>_<i>``
+    (their arrays are named by layer: the two paths' names must differ).
+
+    Keras numbers unnamed layers per process ("dense_7"): two calls of one builder
+    give configs that differ in names only. Names are replaced where Keras keeps
+    them: ``name`` entries, and the references of functional models
+    (``keras_history``, ``input_layers``, ``output_layers``).
+    """
+    config = json.loads(json.dumps(config))
+    inner = config["config"]
+    old = [layer.get("name") or layer["config"]["name"] for layer in inner["layers"]]
+    names = {name: f"{prefix}_{i}" for i, name in enumerate(old)}
+    names[inner["name"]] = prefix
+
+    def rename(node, key=None):
+        if isinstance(node, dict):
+            for k, value in node.items():
+                if k == "name" and isinstance(value, str) and value in names:
+                    node[k] = names[value]
+                else:
+                    rename(value, k)
+        elif isinstance(node, list):
+            referring = key in ("keras_history", "input_layers", "output_layers")
+            if referring and node and isinstance(node[0], str) and node[0] in names:
+                node[0] = names[node[0]]
+            for value in node:
+                rename(value, key if isinstance(value, list) else None)
+
+    rename(config)
+    return config
+
+
+def path_name(variable) -> str:
+    """An array's name: the variable's path with dots (``"encoder_residual_2.kernel"``)."""
+    return variable.path.replace("/", ".")
+
+
+def build_model(text: str, seed: int | None = None):
+    """A fresh Keras model from a checked config; ``seed`` seeds its random initializers."""
+    keras = import_keras()
+    config = json.loads(text)
+    if seed is not None:
+        for i, node in enumerate(_objects(config)):
+            if node.get("module") == "keras.initializers" and "seed" in node.get("config", {}):
+                node["config"]["seed"] = int(seed) + i
+    return keras.saving.deserialize_keras_object(config, safe_mode=True)
+
+
+def _last_weighted(model):
+    for layer in reversed(model.layers):
+        if layer.weights:
+            return layer
+    return None
+
+
+def _check_silent(model, part: str, n_in: int) -> None:
+    last = _last_weighted(model)
+    if last is not None:
+        for variable in last.weights:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+    probe = np.random.default_rng(0).normal(size=(4, n_in)).astype("float32")
+    out = import_keras().ops.convert_to_numpy(model(probe, training=False))
+    if last is None or np.any(out != 0):
+        raise ValueError(
+            f"The {part} from builder must be able to start silent, so that the "
+            "untrained network is PCA: with the weights of its last layer with weights "
+            f"({'none' if last is None else last.__class__.__name__}) set to zero, its "
+            "output must be zero. End it with a layer with weights and a linear "
+            "activation (e.g. Dense(n, activation=None)), after any reshaping. "
+            f"Received: outputs up to {np.abs(out).max():.3g} in absolute value."
+        )
+
+
+def initial_arrays(layer, seed: int) -> dict[str, np.ndarray]:
+    """A path's starting arrays: Keras' own initializers (seeded), then its last
+    weighted layer zeroed (as ``describe`` checked it silences the path)."""
+    model = build_model(layer.config, seed)
+    last = _last_weighted(model)
+    zeroed = {path_name(v) for v in last.weights}
+    return {
+        path_name(v): np.zeros(v.shape) if path_name(v) in zeroed else np.array(v.numpy(), float)
+        for v in model.weights
+    }
+
+
+# ----------------------------------------------------------------- inference
+class Forward:
+    """A residual path's forward pass as a compiled Keras function (float32).
+
+    Built on first use from the config and the fitted arrays, then reused: no
+    ``model.predict`` per call. Rows are padded to a power of two on JAX, whose
+    compiled functions are per shape.
+    """
+
+    def __init__(self, layer):
+        self.layer = layer
+        self._lock = threading.Lock()
+        self._function = None
+
+    def __call__(self, h: np.ndarray, w: dict) -> np.ndarray:
+        function = self._function or self._compile(w)
+        return np.asarray(function(np.ascontiguousarray(h, np.float32)), dtype=h.dtype)
+
+    def _compile(self, w):
+        with self._lock:
+            if self._function is None:
+                model = build_model(self.layer.config)
+                for variable in model.weights:
+                    variable.assign(np.asarray(w[path_name(variable)], np.float32))
+                self._function = compiled_call(model)
+        return self._function
