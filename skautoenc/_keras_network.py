@@ -274,6 +274,15 @@ def describe(builder, builder_kwargs, n_features: int, n_components: int) -> tup
                 f"builder must return Keras models; its {part} is {_short(model)} of "
                 f"type {type(model).__name__}."
             )
+        kind = type(model)
+        if kind is not keras.Sequential and not (
+            kind.__name__ == "Functional" and kind.__module__.startswith("keras.")
+        ):
+            raise ValueError(
+                f"The {part} from builder must be a keras.Sequential or functional "
+                "keras.Model (a subclassed model has no config to rebuild it from). "
+                f"Received: a {kind.__name__}."
+            )
         if not model.built:
             model.build((None, n_in))
         received = (tuple(model.input_shape), tuple(model.output_shape))

@@ -46,6 +46,10 @@ class Trainer:
     def _build(self, keras, recipe):
         self.model, _, _ = recipe.network.build_keras()
         self.names = keras_weight_names(self.model)
+        # State that is not a weight: the seed generators of a builder's random layers
+        # (Dropout, GaussianNoise), reset from each fit's seed so that fits repeat.
+        weights = {id(variable) for variable in self.model.weights}
+        self.random_states = [v for v in self.model.non_trainable_variables if id(v) not in weights]
         # Named explicitly: Keras numbers unnamed optimizers per process ("adam_3"),
         # and the names of its variables are how a saved state is matched.
         optimizer_class = type(keras.optimizers.get(recipe.optimizer))
@@ -118,7 +122,8 @@ class Trainer:
         for variable, value in zip(self.optimizer.variables, values, strict=True):
             variable.assign(value)
         self.optimizer.learning_rate = learning_rate
-        self.seed_generator.state.assign(np.array([seed, 0], dtype=self.seed_generator.state.dtype))
+        for i, state in enumerate([self.seed_generator.state, *self.random_states]):
+            state.assign(np.array([seed, i], dtype=state.dtype))
 
     def set_weights(self, weights):
         for name, variable in zip(self.names, self.model.weights, strict=True):
