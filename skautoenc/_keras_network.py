@@ -145,18 +145,39 @@ class KerasNetwork:
 
 
 def _config_text(model, part: str) -> str:
+    """A model's (or a model config's JSON text's) checked, canonical config as text."""
     if isinstance(model, str):
-        check_config(json.loads(model), part)
-        return model
+        try:
+            config = json.loads(model)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"KerasNetwork's {part} must be a keras.Model or its config as JSON text "
+                f"({error}). Received: {_short(model)}."
+            ) from None
+        check_config(config, part)
+    else:
+        config = model_config(model, part)
+    return json.dumps(_canonical(config, f"{part}_residual"), sort_keys=True)
+
+
+def model_config(model, part: str) -> dict:
+    """The checked config of a user's Sequential or functional model (unchanged)."""
     keras = import_keras()
+    kind = type(model)
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"KerasNetwork's {part} must be a keras.Model or its config as JSON text. "
-            f"Received: {model!r} of type {type(model).__name__}."
+            f"The {part} must be a Keras model. Received: {_short(model)} of type {kind.__name__}."
+        )
+    if kind is not keras.Sequential and not (
+        kind.__name__ == "Functional" and kind.__module__.startswith("keras.")
+    ):
+        raise ValueError(
+            f"The {part} must be a keras.Sequential or functional keras.Model (a "
+            f"subclassed model has no config to rebuild it from). Received: a {kind.__name__}."
         )
     config = _public_names(keras.saving.serialize_keras_object(model))
     check_config(config, part)
-    return json.dumps(config, sort_keys=True)
+    return config
 
 
 def _public_names(config: dict) -> dict:
@@ -189,6 +210,12 @@ def check_config(config: Any, part: str) -> None:
             "subclassed model has no config to rebuild it from). Received: "
             f"{_short(config)}."
         )
+    for key, value in _items(config):
+        if key.endswith("activation") and not (value is None or isinstance(value, str)):
+            raise ValueError(
+                f"The {part}'s activations must be Keras activations given by name, "
+                f"such as 'relu'. Received: {key}={_short(value)}."
+            )
     for node in _objects(config):
         module, name = node.get("module"), node.get("class_name")
         if name == "__keras_tensor__" and "module" not in node:
@@ -210,12 +237,6 @@ def check_config(config: Any, part: str) -> None:
                 "pooling, UpSampling, Reshape, Flatten, Cropping, normalization, "
                 "Dropout, recurrent layers...), with activations given by name. "
                 f"Received: {module}.{name}."
-            )
-    for key, value in _items(config):
-        if key.endswith("activation") and not (value is None or isinstance(value, str)):
-            raise ValueError(
-                f"The {part}'s activations must be Keras activations given by name, "
-                f"such as 'relu'. Received: {key}={_short(value)}."
             )
 
 
@@ -264,27 +285,15 @@ def describe(builder, builder_kwargs, n_features: int, n_components: int) -> tup
             "builder must return a pair (encoder, decoder) of Keras models. "
             f"Received: {_short(built)}."
         )
-    keras = import_keras()
     layers = []
     shapes = ((n_features, n_components), (n_components, n_features))
     for name, model, (n_in, n_out) in zip(PATH_NAMES, built, shapes, strict=True):
         part = name.split("_")[0]
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"builder must return Keras models; its {part} is {_short(model)} of "
-                f"type {type(model).__name__}."
-            )
-        kind = type(model)
-        if kind is not keras.Sequential and not (
-            kind.__name__ == "Functional" and kind.__module__.startswith("keras.")
-        ):
-            raise ValueError(
-                f"The {part} from builder must be a keras.Sequential or functional "
-                "keras.Model (a subclassed model has no config to rebuild it from). "
-                f"Received: a {kind.__name__}."
-            )
-        if not model.built:
+        config = model_config(model, part)
+        if not model.built:  # a copy is built to the rows: the user's model stays as it is
+            model = build_model(json.dumps(config))
             model.build((None, n_in))
+            config = _public_names(import_keras().saving.serialize_keras_object(model))
         received = (tuple(model.input_shape), tuple(model.output_shape))
         if received != ((None, n_in), (None, n_out)):
             raise ValueError(
@@ -292,8 +301,6 @@ def describe(builder, builder_kwargs, n_features: int, n_components: int) -> tup
                 f"{n_out} (n_features={n_features}, n_components={n_components}). "
                 f"Received input shape {received[0]} and output shape {received[1]}."
             )
-        config = _public_names(keras.saving.serialize_keras_object(model))
-        check_config(config, part)
         text = json.dumps(_canonical(config, name), sort_keys=True)
         rebuilt = build_model(text)
         arrays = tuple((path_name(v), tuple(v.shape)) for v in rebuilt.weights)

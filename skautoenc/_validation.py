@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from numbers import Integral
 
@@ -225,7 +226,7 @@ def structure(network: Network) -> dict:
         del shown["hidden_layer_sizes"], shown["activation"]
         # The paths' configs, shortened: two builds differ where their configs do.
         shown["builder"] = tuple(
-            f"{layer.name} config #{hash(layer.config) & 0xFFFFFF:06x}"
+            f"{layer.name} config #{hashlib.sha256(layer.config.encode()).hexdigest()[:8]}"
             for layer in network.builder_layers
         )
     return shown
