@@ -12,6 +12,7 @@ picks kernels by shape, CPU and thread count).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 
@@ -124,6 +125,8 @@ class FittedNetwork:
             layer.units if layer.kind in ("dense", "keras") else _conv.values_per_row(layer)
             for layer in network.layers()
         )
+        # A builder's paths run as Keras functions, next to NumPy's matrix products.
+        self._runs_keras = any(layer.kind == "keras" for layer in network.layers())
         self._convolved = max(
             (
                 _conv.values_per_row(layer)
@@ -221,7 +224,7 @@ class FittedNetwork:
             limit = _conv.BLOCK_BYTES // (self._convolved * X.dtype.itemsize)
             block_rows = max(1, min(block_rows, limit))
         # An overflow is reported below, as a ValueError that says what to do.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), _blas_beside_keras(self._runs_keras):
             if X.shape[0] <= block_rows:
                 out = function(X)
             else:
@@ -237,6 +240,27 @@ class FittedNetwork:
                 "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
             )
         return out
+
+
+_blas = None
+
+
+def _blas_beside_keras(runs_keras: bool):
+    """One BLAS thread for a pass that also runs Keras (a builder's paths).
+
+    OpenBLAS's worker threads keep spinning for a while after a matrix product;
+    the Keras function that follows on the same cores then runs at about half its
+    speed (``benchmarks/bench_transform.py``, the builder rows). The pass's own
+    products are small (to and from the codes), so one thread costs them little.
+    """
+    global _blas
+    if not runs_keras:
+        return contextlib.nullcontext()
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 def _builder_layer(fields: dict) -> Layer:
