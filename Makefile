@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # each Keras backend by `make test-backends`.
 BACKEND_TESTS := tests/test_common.py tests/test_autoencoder.py tests/test_inference.py \
 	tests/test_training.py tests/test_persistence.py tests/test_backends.py \
-	tests/test_distribution.py tests/test_out_of_core.py
+	tests/test_distribution.py tests/test_out_of_core.py tests/test_builder.py
 # On this project's machines torch==2.13.0 is a local CPU wheel; elsewhere pass
 # TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu".
 TORCH_SPEC ?= torch==2.13.0

@@ -339,6 +339,13 @@ def _canonical(config: dict, prefix: str) -> dict:
                 rename(value, key if isinstance(value, list) else None)
 
     rename(config)
+    # A random layer (Dropout, GaussianNoise) gets a seed: its draws then come from
+    # its own seed generator, which each fit resets from random_state (on PyTorch,
+    # Keras draws an unseeded layer's from torch's global generator instead).
+    for i, node in enumerate(_objects(config)):
+        layer = node.get("config") if node.get("module") == "keras.layers" else None
+        if isinstance(layer, dict) and "seed" in layer and layer["seed"] is None:
+            layer["seed"] = i
     return config
 
 

@@ -181,7 +181,7 @@ class _TorchTrainer(Trainer):
             loss.backward()
             with torch.no_grad():
                 self.optimizer.apply([v.value.grad for v in variables], variables)
-            total += float(loss) * u.shape[0]
+            total += float(loss.detach()) * u.shape[0]
         rows = None if U_val is None else self.evaluate(U_val, frame)
         return total / U.shape[0], rows
 
