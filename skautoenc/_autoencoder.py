@@ -110,7 +110,8 @@ class AutoencoderTransformer(
         Fraction of the rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
         Epochs without an improvement of ``tol`` after which training goes back
-        to its best weights with 0.3 times the learning rate (twice), then stops.
+        to its best weights with 0.3 times the learning rate (twice, waiting half
+        as long in those phases), then stops.
     tol : float, default=1e-3
         Smallest *relative* decrease of the monitored loss that counts as an
         improvement.

@@ -3,11 +3,11 @@
 The network starts as PCA (see ``_network``). Training runs epochs of shuffled
 mini-batches; after ``n_iter_no_change`` epochs without a relative improvement of
 ``tol`` it goes back to the best weights so far with 0.3 times the learning rate
-(twice), then stops. With a validation split, the best epoch is kept only if its
-held-out loss beats the start's clearly: in a one-sided paired t-test over the rows
-at the 1 % level and by 2 % (``_significantly_better``); otherwise the fit returns the
-start itself, so that small or linear data get PCA's error rather than an
-overfitted network.
+(twice, each phase with half that patience), then stops. With a validation split,
+the best epoch is kept only if its held-out loss beats the start's clearly: in a
+one-sided paired t-test over the rows at the 1 % level and by 2 %
+(``_significantly_better``); otherwise the fit returns the start itself, so that
+small or linear data get PCA's error rather than an overfitted network.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class _Loop:
                 self.callbacks.on_epoch_end(epoch - 1, logs)
                 if trainer.model.stop_training:
                     break
-            if s.stop_on_plateau and stalled >= s.n_iter_no_change:
+            if s.stop_on_plateau and stalled >= _patience(s.n_iter_no_change, reductions):
                 if reductions == _LR_REDUCTIONS:
                     break
                 reductions, stalled = reductions + 1, 0
@@ -179,6 +179,14 @@ class _Loop:
         if self.callbacks is not None:
             self.trainer.sync()
             getattr(self.callbacks, hook)(*args)
+
+
+def _patience(n_iter_no_change: int, reductions: int) -> int:
+    """Epochs without improvement that make a plateau: ``n_iter_no_change``, then half
+    as many once the learning rate was lowered. The later phases refine the best
+    weights at a lower rate, where a plateau shows sooner; waiting as long there cost
+    a fifth of a default fit for no better model (``benchmarks/bench_fit.py``)."""
+    return n_iter_no_change if reductions == 0 else max(1, n_iter_no_change // 2)
 
 
 def _significantly_better(start_rows, best_rows) -> bool:

@@ -184,6 +184,16 @@ def test_plateaus_lower_the_learning_rate_then_stop(X):
     assert rates == pytest.approx([4e-3, 4e-3 * 0.3, 4e-3 * 0.09])
 
 
+def test_each_lower_learning_rate_waits_half_as_long(X):
+    """A loss that cannot improve (a learning rate of 1e-30, no noise): the first
+    epoch sets the best, then plateaus of 6, 3 and 3 epochs end the three phases."""
+    params = {**FAST, "epochs": 500, "n_iter_no_change": 6, "noise": None}
+    est = fit(AutoencoderTransformer(**params, learning_rate=1e-30), X)
+    assert est.n_iter_ == 1 + 6 + 3 + 3
+    rates = est.history_["learning_rate"]
+    assert [rates.count(rate) for rate in sorted(set(rates), reverse=True)] == [7, 3, 3]
+
+
 def test_convergence_warning_when_epochs_run_out(X):
     with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
         AutoencoderTransformer(**{**FAST, "epochs": 2}).fit(X)
