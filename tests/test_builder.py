@@ -25,6 +25,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _numerics import EPS, assert_close, keras_output
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -37,7 +38,6 @@ from skautoenc._network import Network, initial_weights, spectrum
 from skautoenc._rows import summarize
 from skautoenc._validation import network_for
 
-EPS = {np.float32: 1e-5, np.float64: 1e-12}
 # Few epochs on all rows: the trained network is kept (no fallback to PCA).
 FAST = {"epochs": 3, "early_stopping": False, "random_state": 0}
 K = 4  # n_components
@@ -159,18 +159,6 @@ def shared(n_features, n_components):
 
 
 # -------------------------------------------------------------------- helpers
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == expected.dtype == dtype
-    eps = EPS[dtype]
-    np.testing.assert_allclose(actual, expected, rtol=eps, atol=eps * np.abs(expected).max())
-
-
-def keras_output(model, X):
-    import keras
-
-    return keras.ops.convert_to_numpy(model(X, training=False))
-
-
 def model_weights(*models):
     return [np.array(variable.numpy()) for model in models for variable in model.weights]
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _numerics import assert_close, keras_output
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
@@ -34,21 +35,8 @@ from skautoenc._validation import network_for
 from skautoenc.datasets import load_digits_images
 
 REPO = Path(__file__).resolve().parents[1]
-EPS = {np.float32: 1e-5, np.float64: 1e-12}
 # Few epochs on all rows: the trained network is kept (no fallback to PCA).
 FAST = {"hidden_layer_sizes": (16,), "epochs": 3, "early_stopping": False, "random_state": 0}
-
-
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == expected.dtype == dtype
-    eps = EPS[dtype]
-    np.testing.assert_allclose(actual, expected, rtol=eps, atol=eps * np.abs(expected).max())
-
-
-def keras_output(model, X):
-    import keras
-
-    return keras.ops.convert_to_numpy(model(X, training=False))
 
 
 @contextlib.contextmanager
