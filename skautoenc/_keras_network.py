@@ -211,7 +211,9 @@ def check_config(config: Any, part: str) -> None:
             f"{_short(config)}."
         )
     for key, value in _items(config):
-        if key.endswith("activation") and not (value is None or isinstance(value, str)):
+        # A plain name: "package>name" would reach objects registered in this process.
+        named = value is None or (isinstance(value, str) and value.isidentifier())
+        if key.endswith("activation") and not named:
             raise ValueError(
                 f"The {part}'s activations must be Keras activations given by name, "
                 f"such as 'relu'. Received: {key}={_short(value)}."

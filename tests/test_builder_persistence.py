@@ -154,6 +154,9 @@ HOSTILE = {
     "an activation object": lambda document, marker: _encoder(document)["config"]["layers"][2][
         "config"
     ].update(activation={"module": "os", "class_name": "system", "config": "echo"}),
+    "a registered activation": lambda document, marker: _encoder(document)["config"]["layers"][2][
+        "config"
+    ].update(activation="tests>Doubling"),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
     ),
@@ -181,6 +184,7 @@ REASONS = {
     "a Lambda layer": "built-in layers .*a Lambda layer holds Python bytecode",
     "a custom class": "built-in layers .*custom or unlisted classes.*mymodule.Conv1D",
     "an activation object": "built-in layers .*activations must be Keras activations given by",
+    "a registered activation": "built-in layers .*activations must be Keras activations given",
     "an unlisted class": "built-in layers .*custom or unlisted classes.*keras.layers.TFSMLayer",
     "a subclassed model": "built-in layers .*subclassed model",
     "no decoder": "built-in layers .*not an encoder and a decoder",
