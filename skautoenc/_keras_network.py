@@ -46,6 +46,13 @@ INITIALIZERS = frozenset(
     LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal
     RandomUniform TruncatedNormal VarianceScaling Zeros""".split()  # noqa: SIM905
 )
+# Keras' built-in activations, the names a config may give.
+ACTIVATIONS = frozenset(
+    """linear relu relu6 leaky_relu elu selu celu gelu glu silu swish mish softplus
+    softsign soft_shrink hard_shrink tanh tanh_shrink hard_tanh sigmoid log_sigmoid
+    hard_sigmoid hard_silu hard_swish exponential softmax log_softmax sparse_plus
+    squareplus sparsemax threshold""".split()  # noqa: SIM905
+)
 _ALLOWED = {
     "keras.layers": LAYERS,
     "keras.initializers": INITIALIZERS,
@@ -210,9 +217,25 @@ def check_config(config: Any, part: str) -> None:
             "subclassed model has no config to rebuild it from). Received: "
             f"{_short(config)}."
         )
+    inner = config.get("config")
+    if not (
+        isinstance(inner, dict)
+        and isinstance(inner.get("layers"), list)
+        and all(isinstance(layer, dict) and "config" in layer for layer in inner["layers"])
+    ):
+        raise ValueError(
+            f"The {part}'s config must list its layers as objects. Received: {_short(inner)}."
+        )
     for key, value in _items(config):
-        # A plain name: "package>name" would reach objects registered in this process.
-        named = value is None or (isinstance(value, str) and value.isidentifier())
+        # Objects Keras would look up by a name are refused unless they are Keras' own:
+        # a name can reach any object registered in the loading process.
+        resolved = key.endswith(("_initializer", "_regularizer", "_constraint"))
+        if resolved and not (value is None or isinstance(value, dict)):
+            raise ValueError(
+                f"The {part}'s {key} must be a serialized Keras object, not a name. "
+                f"Received: {key}={_short(value)}."
+            )
+        named = value is None or (isinstance(value, str) and value in ACTIVATIONS)
         if key.endswith("activation") and not named:
             raise ValueError(
                 f"The {part}'s activations must be Keras activations given by name, "

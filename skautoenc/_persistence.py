@@ -157,7 +157,9 @@ def load(file) -> AutoencoderTransformer:
             reader.refuse("its fitted values are malformed.", "; ".join(problems), "see above")
         try:
             expected = expected_arrays(estimator, values)
-        except (ValueError, TypeError) as error:
+        # A builder's network is built by Keras here: its errors (TensorFlow's
+        # included) are the file's fault too.
+        except Exception as error:
             reader.refuse(
                 f"its parameters do not fit its data: {error}",
                 "consistent parameters",
@@ -360,7 +362,7 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
             json.dumps(configs["encoder"], sort_keys=True),
             json.dumps(configs["decoder"], sort_keys=True),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         reader.refuse(
             f"its builder is not a network of Keras' built-in layers ({error}).",
             f"null or {{{_NETWORK_TAG!r}: {{'encoder': <config>, 'decoder': <config>}}}}",

@@ -157,6 +157,13 @@ HOSTILE = {
     "a registered activation": lambda document, marker: _encoder(document)["config"]["layers"][2][
         "config"
     ].update(activation="tests>Doubling"),
+    "a registered initializer": lambda document, marker: _encoder(document)["config"]["layers"][2][
+        "config"
+    ].update(kernel_initializer="tests>Marker"),
+    "layers that are not objects": lambda document, marker: _encoder(document)["config"].update(
+        layers=["x"]
+    ),
+    "a layer too large for any machine": lambda document, marker: _huge(document),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
     ),
@@ -185,6 +192,9 @@ REASONS = {
     "a custom class": "built-in layers .*custom or unlisted classes.*mymodule.Conv1D",
     "an activation object": "built-in layers .*activations must be Keras activations given by",
     "a registered activation": "built-in layers .*activations must be Keras activations given",
+    "a registered initializer": "built-in layers .*kernel_initializer must be a serialized",
+    "layers that are not objects": "built-in layers .*must list its layers as objects",
+    "a layer too large for any machine": "parameters do not fit its data",
     "an unlisted class": "built-in layers .*custom or unlisted classes.*keras.layers.TFSMLayer",
     "a subclassed model": "built-in layers .*subclassed model",
     "no decoder": "built-in layers .*not an encoder and a decoder",
@@ -193,6 +203,14 @@ REASONS = {
     "a config that does not fit the arrays": "parameters do not fit its data",
     "another network than the arrays'": r"Expected: shape \(3, 9\).*Received: shape \(3, 8\)",
 }
+
+
+def _huge(document):
+    """A Dense layer of 2**57 units: TensorFlow refuses to build it, load says why."""
+    decoder = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]
+    hidden, last = decoder["config"]["layers"][1:3]
+    hidden["config"]["units"] = 2**57
+    last["build_config"]["input_shape"][-1] = 2**57
 
 
 def _wider_decoder(document):
@@ -260,3 +278,10 @@ def test_onnx_refuses_a_builders_network(fitted):
 
     with pytest.raises(ValueError, match="with a builder to ONNX"):
         skl2onnx.to_onnx(fitted, np.zeros((1, 64), np.float32))
+
+
+def test_the_activation_names_a_config_may_give_are_keras_own():
+    from skautoenc._keras_network import ACTIVATIONS
+
+    for name in ACTIVATIONS:
+        assert callable(keras.activations.get(name)), name
