@@ -267,7 +267,7 @@ def _builder_layer(fields: dict) -> Layer:
     """A builder's path from pickled fields, its config checked as a file's would be."""
     import json
 
-    from ._keras_network import check_config
+    from ._config_check import check_config
 
     check_config(json.loads(fields["config"]), fields["name"].split("_")[0])
     return Layer(

@@ -9,7 +9,7 @@ saves. So the user's models are never trained, mutated or shared between fits,
 and the network rebuilds anywhere from plain text and arrays.
 
 A config may only hold Keras' built-in layers, initializers, regularizers and
-constraints named in this module, and activations by name: a ``Lambda`` (Python
+constraints named in ``_config_check``, and activations by name: a ``Lambda`` (Python
 bytecode) or a custom class (code outside Keras) could not be rebuilt from a file
 without running code, so they are refused when the builder's models are read, with
 the reason. Deserialization then runs Keras' own code only, in its safe mode.
@@ -19,49 +19,13 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
 
 import numpy as np
 
+from ._config_check import check_config, serialized_objects, shortened
 from ._keras import import_keras
 from ._trainers import compiled_call
 
-# Keras' built-in classes a config may name, by the module its serialization gives.
-# Each is a plain function of its arrays and of numbers in its config; none
-# executes code it was given (Lambda and the wrappers of foreign code are left out).
-LAYERS = frozenset(
-    """InputLayer Dense EinsumDense Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose
-    Conv3DTranspose SeparableConv1D SeparableConv2D DepthwiseConv1D DepthwiseConv2D
-    MaxPooling1D MaxPooling2D AveragePooling1D AveragePooling2D GlobalMaxPooling1D
-    GlobalMaxPooling2D GlobalAveragePooling1D GlobalAveragePooling2D UpSampling1D
-    UpSampling2D ZeroPadding1D ZeroPadding2D Cropping1D Cropping2D Reshape Flatten
-    Permute RepeatVector Identity Activation ReLU LeakyReLU PReLU ELU Softmax Dropout
-    SpatialDropout1D SpatialDropout2D GaussianNoise GaussianDropout AlphaDropout
-    BatchNormalization LayerNormalization GroupNormalization UnitNormalization Add
-    Subtract Multiply Average Maximum Minimum Concatenate Dot SimpleRNN GRU LSTM
-    Bidirectional TimeDistributed Rescaling""".split()  # noqa: SIM905
-)
-INITIALIZERS = frozenset(
-    """Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer
-    LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal
-    RandomUniform TruncatedNormal VarianceScaling Zeros""".split()  # noqa: SIM905
-)
-# Keras' built-in activations, the names a config may give.
-ACTIVATIONS = frozenset(
-    """linear relu relu6 leaky_relu elu selu celu gelu glu silu swish mish softplus
-    softsign soft_shrink hard_shrink tanh tanh_shrink hard_tanh sigmoid log_sigmoid
-    hard_sigmoid hard_silu hard_swish exponential softmax log_softmax sparse_plus
-    squareplus sparsemax threshold""".split()  # noqa: SIM905
-)
-_ALLOWED = {
-    "keras.layers": LAYERS,
-    "keras.initializers": INITIALIZERS,
-    "keras.regularizers": frozenset({"L1", "L2", "L1L2", "OrthogonalRegularizer"}),
-    "keras.constraints": frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"}),
-    # Functional models are kept as keras.Model (see _public_names).
-    "keras": frozenset({"Sequential", "Model", "DTypePolicy", "FloatDTypePolicy"}),
-}
-_MODELS = ("Sequential", "Model")
 # The names of the two residual paths (``_network``) and of the layers inside them.
 PATH_NAMES = ("encoder_residual", "decoder_residual")
 
@@ -159,7 +123,7 @@ def _config_text(model, part: str) -> str:
         except json.JSONDecodeError as error:
             raise ValueError(
                 f"KerasNetwork's {part} must be a keras.Model or its config as JSON text "
-                f"({error}). Received: {_short(model)}."
+                f"({error}). Received: {shortened(model)}."
             ) from None
         check_config(config, part)
     else:
@@ -173,7 +137,8 @@ def model_config(model, part: str) -> dict:
     kind = type(model)
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"The {part} must be a Keras model. Received: {_short(model)} of type {kind.__name__}."
+            f"The {part} must be a Keras model. Received: {shortened(model)} of type "
+            f"{kind.__name__}."
         )
     if kind is not keras.Sequential and not (
         kind.__name__ == "Functional" and kind.__module__.startswith("keras.")
@@ -193,7 +158,7 @@ def _public_names(config: dict) -> dict:
     Keras serializes a functional model under its implementation's private module;
     ``keras.Model`` rebuilds the same model from the same config.
     """
-    for node in _objects(config):
+    for node in serialized_objects(config):
         if node.get("class_name") == "Functional":
             node.update(module="keras", class_name="Model", registered_name=None)
     return config
@@ -202,94 +167,6 @@ def _public_names(config: dict) -> dict:
 def _summary(text: str) -> str:
     config = json.loads(text)
     return f"<{config['class_name']}: {len(config['config']['layers'])} layers>"
-
-
-# ------------------------------------------------------------------ checking
-def check_config(config: Any, part: str) -> None:
-    """Refuse a model config holding anything but the classes allowed here.
-
-    Pure JSON inspection, before Keras sees the config: ``ValueError`` names the
-    first class (or activation) refused and why.
-    """
-    if not isinstance(config, dict) or config.get("class_name") not in _MODELS:
-        raise ValueError(
-            f"The {part} must be a keras.Sequential or functional keras.Model (a "
-            "subclassed model has no config to rebuild it from). Received: "
-            f"{_short(config)}."
-        )
-    inner = config.get("config")
-    if not (
-        isinstance(inner, dict)
-        and isinstance(inner.get("layers"), list)
-        and all(isinstance(layer, dict) and "config" in layer for layer in inner["layers"])
-    ):
-        raise ValueError(
-            f"The {part}'s config must list its layers as objects. Received: {_short(inner)}."
-        )
-    for key, value in _items(config):
-        # Objects Keras would look up by a name are refused unless they are Keras' own:
-        # a name can reach any object registered in the loading process.
-        resolved = key.endswith(("_initializer", "_regularizer", "_constraint"))
-        if resolved and not (value is None or isinstance(value, dict)):
-            raise ValueError(
-                f"The {part}'s {key} must be a serialized Keras object, not a name. "
-                f"Received: {key}={_short(value)}."
-            )
-        named = value is None or (isinstance(value, str) and value in ACTIVATIONS)
-        if key.endswith("activation") and not named:
-            raise ValueError(
-                f"The {part}'s activations must be Keras activations given by name, "
-                f"such as 'relu'. Received: {key}={_short(value)}."
-            )
-    for node in _objects(config):
-        module, name = node.get("module"), node.get("class_name")
-        if name == "__keras_tensor__" and "module" not in node:
-            continue
-        if name not in _ALLOWED.get(module, ()) or node.get("registered_name") not in (
-            None,
-            name,
-        ):
-            what = (
-                "a Lambda layer holds Python bytecode"
-                if name == "Lambda"
-                else "custom or unlisted classes would run code outside Keras' built-in layers"
-            )
-            raise ValueError(
-                f"The {part} cannot be kept as a safe, rebuildable description (the "
-                "fitted network is trained, pickled and saved as its Keras config, "
-                f"which must load without running code): {what}. "
-                "Use Keras' built-in layers (Dense, Conv1D/2D and their Transpose, "
-                "pooling, UpSampling, Reshape, Flatten, Cropping, normalization, "
-                "Dropout, recurrent layers...), with activations given by name. "
-                f"Received: {module}.{name}."
-            )
-
-
-def _objects(node):
-    """Every serialized Keras object (a dict with a ``class_name``) in a config."""
-    if isinstance(node, dict):
-        if "class_name" in node:
-            yield node
-        for value in node.values():
-            yield from _objects(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _objects(value)
-
-
-def _items(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key, value
-            yield from _items(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _items(value)
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 # ------------------------------------------------------------- describing
@@ -308,7 +185,7 @@ def describe(builder, builder_kwargs, n_features: int, n_components: int) -> tup
     if not (isinstance(built, (tuple, list)) and len(built) == 2):
         raise TypeError(
             "builder must return a pair (encoder, decoder) of Keras models. "
-            f"Received: {_short(built)}."
+            f"Received: {shortened(built)}."
         )
     layers = []
     shapes = ((n_features, n_components), (n_components, n_features))
@@ -367,7 +244,7 @@ def _canonical(config: dict, prefix: str) -> dict:
     # A random layer (Dropout, GaussianNoise) gets a seed: its draws then come from
     # its own seed generator, which each fit resets from random_state (on PyTorch,
     # Keras draws an unseeded layer's from torch's global generator instead).
-    for i, node in enumerate(_objects(config)):
+    for i, node in enumerate(serialized_objects(config)):
         layer = node.get("config") if node.get("module") == "keras.layers" else None
         if isinstance(layer, dict) and "seed" in layer and layer["seed"] is None:
             layer["seed"] = i
@@ -384,7 +261,7 @@ def build_model(text: str, seed: int | None = None):
     keras = import_keras()
     config = json.loads(text)
     if seed is not None:
-        for i, node in enumerate(_objects(config)):
+        for i, node in enumerate(serialized_objects(config)):
             if node.get("module") == "keras.initializers" and "seed" in node.get("config", {}):
                 node["config"]["seed"] = int(seed) + i
     return keras.saving.deserialize_keras_object(config, safe_mode=True)

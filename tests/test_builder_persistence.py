@@ -281,7 +281,7 @@ def test_onnx_refuses_a_builders_network(fitted):
 
 
 def test_the_activation_names_a_config_may_give_are_keras_own():
-    from skautoenc._keras_network import ACTIVATIONS
+    from skautoenc._config_check import ACTIVATIONS
 
     for name in ACTIVATIONS:
         assert callable(keras.activations.get(name)), name

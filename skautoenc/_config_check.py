@@ -1,0 +1,136 @@
+"""What a Keras model config may hold to be kept, pickled, saved and loaded safely.
+
+Pure JSON inspection, before Keras sees a config (``_keras_network`` builds the
+models): only Keras' built-in classes named here, objects serialized as objects,
+and activations by their built-in names. A ``Lambda`` (Python bytecode), a custom
+or registered class, or a name Keras would look up among the objects registered in
+the loading process could run code that is not Keras'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Keras' built-in classes a config may name, by the module its serialization gives.
+# Each is a plain function of its arrays and of numbers in its config; none
+# executes code it was given (Lambda and the wrappers of foreign code are left out).
+LAYERS = frozenset(
+    """InputLayer Dense EinsumDense Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose
+    Conv3DTranspose SeparableConv1D SeparableConv2D DepthwiseConv1D DepthwiseConv2D
+    MaxPooling1D MaxPooling2D AveragePooling1D AveragePooling2D GlobalMaxPooling1D
+    GlobalMaxPooling2D GlobalAveragePooling1D GlobalAveragePooling2D UpSampling1D
+    UpSampling2D ZeroPadding1D ZeroPadding2D Cropping1D Cropping2D Reshape Flatten
+    Permute RepeatVector Identity Activation ReLU LeakyReLU PReLU ELU Softmax Dropout
+    SpatialDropout1D SpatialDropout2D GaussianNoise GaussianDropout AlphaDropout
+    BatchNormalization LayerNormalization GroupNormalization UnitNormalization Add
+    Subtract Multiply Average Maximum Minimum Concatenate Dot SimpleRNN GRU LSTM
+    Bidirectional TimeDistributed Rescaling""".split()  # noqa: SIM905
+)
+INITIALIZERS = frozenset(
+    """Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer
+    LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal
+    RandomUniform TruncatedNormal VarianceScaling Zeros""".split()  # noqa: SIM905
+)
+# Keras' built-in activations, the names a config may give.
+ACTIVATIONS = frozenset(
+    """linear relu relu6 leaky_relu elu selu celu gelu glu silu swish mish softplus
+    softsign soft_shrink hard_shrink tanh tanh_shrink hard_tanh sigmoid log_sigmoid
+    hard_sigmoid hard_silu hard_swish exponential softmax log_softmax sparse_plus
+    squareplus sparsemax threshold""".split()  # noqa: SIM905
+)
+_ALLOWED = {
+    "keras.layers": LAYERS,
+    "keras.initializers": INITIALIZERS,
+    "keras.regularizers": frozenset({"L1", "L2", "L1L2", "OrthogonalRegularizer"}),
+    "keras.constraints": frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"}),
+    # Functional models are kept as keras.Model (see _public_names).
+    "keras": frozenset({"Sequential", "Model", "DTypePolicy", "FloatDTypePolicy"}),
+}
+_MODELS = ("Sequential", "Model")
+
+
+def check_config(config: Any, part: str) -> None:
+    """Refuse a model config holding anything but the classes allowed here.
+
+    Pure JSON inspection, before Keras sees the config: ``ValueError`` names the
+    first class (or activation) refused and why.
+    """
+    if not isinstance(config, dict) or config.get("class_name") not in _MODELS:
+        raise ValueError(
+            f"The {part} must be a keras.Sequential or functional keras.Model (a "
+            "subclassed model has no config to rebuild it from). Received: "
+            f"{shortened(config)}."
+        )
+    inner = config.get("config")
+    if not (
+        isinstance(inner, dict)
+        and isinstance(inner.get("layers"), list)
+        and all(isinstance(layer, dict) and "config" in layer for layer in inner["layers"])
+    ):
+        raise ValueError(
+            f"The {part}'s config must list its layers as objects. Received: {shortened(inner)}."
+        )
+    for key, value in _items(config):
+        # Objects Keras would look up by a name are refused unless they are Keras' own:
+        # a name can reach any object registered in the loading process.
+        resolved = key.endswith(("_initializer", "_regularizer", "_constraint"))
+        if resolved and not (value is None or isinstance(value, dict)):
+            raise ValueError(
+                f"The {part}'s {key} must be a serialized Keras object, not a name. "
+                f"Received: {key}={shortened(value)}."
+            )
+        named = value is None or (isinstance(value, str) and value in ACTIVATIONS)
+        if key.endswith("activation") and not named:
+            raise ValueError(
+                f"The {part}'s activations must be Keras activations given by name, "
+                f"such as 'relu'. Received: {key}={shortened(value)}."
+            )
+    for node in serialized_objects(config):
+        module, name = node.get("module"), node.get("class_name")
+        if name == "__keras_tensor__" and "module" not in node:
+            continue
+        if name not in _ALLOWED.get(module, ()) or node.get("registered_name") not in (
+            None,
+            name,
+        ):
+            what = (
+                "a Lambda layer holds Python bytecode"
+                if name == "Lambda"
+                else "custom or unlisted classes would run code outside Keras' built-in layers"
+            )
+            raise ValueError(
+                f"The {part} cannot be kept as a safe, rebuildable description (the "
+                "fitted network is trained, pickled and saved as its Keras config, "
+                f"which must load without running code): {what}. "
+                "Use Keras' built-in layers (Dense, Conv1D/2D and their Transpose, "
+                "pooling, UpSampling, Reshape, Flatten, Cropping, normalization, "
+                "Dropout, recurrent layers...), with activations given by name. "
+                f"Received: {module}.{name}."
+            )
+
+
+def serialized_objects(node):
+    """Every serialized Keras object (a dict with a ``class_name``) in a config."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield node
+        for value in node.values():
+            yield from serialized_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from serialized_objects(value)
+
+
+def _items(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _items(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _items(value)
+
+
+def shortened(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
