@@ -7,7 +7,10 @@
    search in the process is reported on its own (``cold``: it traces one training
    function per ``n_components``; Keras is imported before); then both searches
    alternate ``--repeats`` times. Targets: warm median wall time AE / PCA <= 5x;
-   the AE's best CV accuracy >= PCA's.
+   the AE's best CV accuracy >= PCA's. Also printed: the seconds each step took
+   (reducer fit and transform, classifier fit), summed over a search: steps that
+   follow one another on the same cores slow each other down (see
+   ``skautoenc._threads``).
 2. Memory: the RSS of one fresh process over ``--fits`` consecutive default fits
    on digits (``AutoencoderTransformer(8, random_state=i).fit``, each estimator
    dropped after its fit), as MB (10**6 bytes) gained per fit over the last half
@@ -59,12 +62,42 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP
 RESULT = "RESULT "
 
 
+# Seconds spent in each step of the last search (n_jobs=1), summed over its fits.
+STEP_SECONDS = collections.Counter()
+
+
+def timed(cls, methods):
+    """``cls`` whose ``methods`` add their seconds to ``STEP_SECONDS``; it behaves
+    as ``cls`` (same parameters, so ``clone`` and the search treat it alike)."""
+
+    def wrap(name):
+        def method(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return getattr(super(subclass, self), name)(*args, **kwargs)
+            finally:
+                STEP_SECONDS[f"{cls.__name__}.{name}"] += time.perf_counter() - start
+
+        return method
+
+    subclass = type(cls.__name__, (cls,), {name: wrap(name) for name in methods})
+    return subclass
+
+
+TimedPCA = timed(PCA, ["fit", "fit_transform", "transform"])
+# fit_transform is TransformerMixin's here: fit, then transform (both timed).
+TimedAutoencoder = timed(AutoencoderTransformer, ["fit", "transform"])
+TimedLogisticRegression = timed(LogisticRegression, ["fit"])
+
+
 def search(reducer, n_jobs=1):
+    # Worker processes would time their own steps: only n_jobs=1 searches are timed.
+    classifier = TimedLogisticRegression if n_jobs == 1 else LogisticRegression
     pipeline = Pipeline(
         [
             ("scale", MinMaxScaler()),
             ("reducer", reducer),
-            ("classify", LogisticRegression(max_iter=1000)),
+            ("classify", classifier(max_iter=1000)),
         ]
     )
     return GridSearchCV(pipeline, GRID, cv=3, n_jobs=n_jobs)
@@ -72,6 +105,7 @@ def search(reducer, n_jobs=1):
 
 def timed_search(reducer, X, y, n_jobs=1):
     grid = search(reducer, n_jobs)
+    STEP_SECONDS.clear()
     start = time.perf_counter()
     grid.fit(X, y)
     return time.perf_counter() - start, grid
@@ -83,14 +117,16 @@ def describe(grid):
 
 # ----------------------------------------------------------------- 1. search
 def search_section(args, X, y):
-    pca_times, ae_times = [], []
-    pca_seconds, pca_grid = timed_search(PCA(), X, y)  # also warms scikit-learn up
-    cold_seconds, ae_grid = timed_search(AutoencoderTransformer(random_state=0), X, y)
+    pca_times, ae_times, steps = [], [], {"PCA": [], "AE": []}
+    pca_seconds, pca_grid = timed_search(TimedPCA(), X, y)  # also warms scikit-learn up
+    cold_seconds, ae_grid = timed_search(TimedAutoencoder(random_state=0), X, y)
     for _ in range(args.repeats):
-        pca_seconds, pca_grid = timed_search(PCA(), X, y)
+        pca_seconds, pca_grid = timed_search(TimedPCA(), X, y)
         pca_times.append(pca_seconds)
-        ae_seconds, ae_grid = timed_search(AutoencoderTransformer(random_state=0), X, y)
+        steps["PCA"].append(dict(STEP_SECONDS))
+        ae_seconds, ae_grid = timed_search(TimedAutoencoder(random_state=0), X, y)
         ae_times.append(ae_seconds)
+        steps["AE"].append(dict(STEP_SECONDS))
     pca_median, ae_median = float(np.median(pca_times)), float(np.median(ae_times))
     ratio = ae_median / pca_median
     worst = max(ae / pca for ae, pca in zip(ae_times, pca_times, strict=True))
@@ -112,6 +148,13 @@ def search_section(args, X, y):
     )
     # Accuracies are fractions of the test rows: means that are equal as fractions
     # can differ in their last bit (summed in another order), hence the tolerance.
+    print("  seconds per step, summed over the search (median over the warm searches):")
+    for label, runs in steps.items():
+        shown = ", ".join(
+            f"{name} {np.median([run.get(name, 0.0) for run in runs]):.3f}"
+            for name in sorted(runs[0])
+        )
+        print(f"    {label}: {shown}")
     better = ae_grid.best_score_ >= pca_grid.best_score_ - 1e-12
     print(
         f"best CV accuracy AE {ae_grid.best_score_:.4f} vs PCA {pca_grid.best_score_:.4f} "

@@ -15,6 +15,7 @@ from ._inference import FittedNetwork
 from ._keras import import_keras
 from ._network import initial_weights, spectrum
 from ._rows import InMemoryRows, StreamedRows, is_streamed, standardize, summarize
+from ._threads import one_blas_thread
 from ._trainers import Recipe, active_distribution
 from ._training import Settings, train
 from ._validation import check_training_params, network_for, structure, validate_rows
@@ -27,6 +28,9 @@ AUTO_NOISE_FRACTION = 0.5
 BOUND_SHARE = 0.01
 
 
+# Keras computes the fit in its own thread pool; the fit's NumPy products
+# (statistics, the PCA start, held-out rows) are small next to it (see ``_threads``).
+@one_blas_thread()
 def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     """Validate, train and return the fitted attributes of ``estimator`` on ``X``.
 

@@ -12,7 +12,6 @@ picks kernels by shape, CPU and thread count).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Callable
 
@@ -21,9 +20,16 @@ from scipy import special
 
 from . import _conv
 from ._network import Layer, Network
+from ._threads import one_blas_thread
 
 # Bounds the temporary memory of a pass: at most this many values per layer.
 _BLOCK_ELEMENTS = 1 << 22
+# A pass of at most this many multiply-adds holds BLAS to one thread (``_threads``):
+# milliseconds of work, where threads gain less than their spinning costs what
+# runs next. OpenBLAS runs a product below ``_OPENBLAS_THREADED`` multiply-adds on
+# one thread anyway (its SMP threshold): no limit is needed, nor paid for.
+_SMALL_PASS = 1 << 28
+_OPENBLAS_THREADED = 1 << 18
 
 
 def _relu(x):
@@ -127,6 +133,8 @@ class FittedNetwork:
         )
         # A builder's paths run as Keras functions, next to NumPy's matrix products.
         self._runs_keras = any(layer.kind == "keras" for layer in network.layers())
+        self._multiply_adds = sum(layer.multiply_adds for layer in network.layers())
+        self._largest_product = max(layer.multiply_adds for layer in network.layers())
         self._convolved = max(
             (
                 _conv.values_per_row(layer)
@@ -217,6 +225,17 @@ class FittedNetwork:
         u = self._output_activation(u)
         return np.clip(u, w["__lower"], w["__upper"], out=u) if self._bounded else u
 
+    def holds_one_blas_thread(self, n_rows: int) -> bool:
+        """Whether a pass over ``n_rows`` rows holds BLAS to one thread (``_threads``):
+        when it runs Keras, or its products are too small to gain from threads but
+        large enough that OpenBLAS would thread them."""
+        if self._runs_keras:
+            return True
+        return (
+            n_rows * self._largest_product >= _OPENBLAS_THREADED
+            and n_rows * self._multiply_adds <= _SMALL_PASS
+        )
+
     def _blocks(self, X, n_outputs, function):
         widest = max(n_outputs, X.shape[1], self._widest)
         block_rows = max(1, _BLOCK_ELEMENTS // widest)
@@ -224,7 +243,10 @@ class FittedNetwork:
             limit = _conv.BLOCK_BYTES // (self._convolved * X.dtype.itemsize)
             block_rows = max(1, min(block_rows, limit))
         # An overflow is reported below, as a ValueError that says what to do.
-        with np.errstate(over="ignore", invalid="ignore"), _blas_beside_keras(self._runs_keras):
+        with (
+            np.errstate(over="ignore", invalid="ignore"),
+            one_blas_thread(self.holds_one_blas_thread(X.shape[0])),
+        ):
             if X.shape[0] <= block_rows:
                 out = function(X)
             else:
@@ -240,27 +262,6 @@ class FittedNetwork:
                 "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
             )
         return out
-
-
-_blas = None
-
-
-def _blas_beside_keras(runs_keras: bool):
-    """One BLAS thread for a pass that also runs Keras (a builder's paths).
-
-    OpenBLAS's worker threads keep spinning for a while after a matrix product;
-    the Keras function that follows on the same cores then runs at about half its
-    speed (``benchmarks/bench_transform.py``, the builder rows). The pass's own
-    products are small (to and from the codes), so one thread costs them little.
-    """
-    global _blas
-    if not runs_keras:
-        return contextlib.nullcontext()
-    if _blas is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 def _builder_layer(fields: dict) -> Layer:

@@ -64,6 +64,14 @@ class Layer:
         extra = [a - b for a, b in zip(self.input_shape[:2], self.output_shape[:2], strict=True)]
         return tuple((n // 2, n - n // 2) for n in extra)
 
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds per row: the arrays' sizes, times the positions a
+        convolution applies its kernel at (Conv2D's output, Conv2DTranspose's input)."""
+        positions = {"conv": self.output_shape[:2], "conv_transpose": self.input_shape[:2]}
+        arrays = sum(math.prod(shape) for shape in self.weight_shapes().values())
+        return math.prod(positions.get(self.kind, ())) * arrays
+
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Arrays by name, in Keras' layouts: Dense ``(in, out)``, Conv2D ``(kh, kw,
         in, out)``, Conv2DTranspose ``(kh, kw, out, in)``; biases ``(out,)``; a
