@@ -34,8 +34,16 @@ printed: median fit seconds (evaluation excluded), ratio to hand-written Keras
 (target <= 1.10), the multiple of each model's own floor, and the held-out MSE
 (target: the library's <= 1.10x).
 
-Run: ``python benchmarks/bench_fit.py [--repeats 5] [--no-seed-model] [--quick]
-[--backend jax]``. ``--quick``: 2 repeats. Timings on a shared machine are noisy.
+Between the two, unless ``--no-epoch-cost``: the cost of one epoch on the digits
+(all 1,797 rows, no held-out rows) at batch sizes 32, 128, 512 and 1,797, as the
+difference of 40- and 10-epoch fits divided by 30 (medians of
+``--epoch-repeats``), next to its arithmetic at GEMM speed, and a least-squares
+split of an epoch into a part for the rows and a part per optimizer step: what
+bounds a fit, its arithmetic or the backend's overhead per step.
+
+Run: ``python benchmarks/bench_fit.py [--repeats 5] [--no-seed-model]
+[--no-epoch-cost] [--quick] [--backend jax]``. ``--quick``: 2 repeats. Timings on
+a shared machine are noisy.
 """
 
 from __future__ import annotations
@@ -160,6 +168,58 @@ def default_fit_section(args, gemm_before):
     return gemm
 
 
+# ------------------------------------------------------------- epoch cost
+EPOCH_BATCHES = (32, 128, 512, 1797)
+
+
+def epoch_seconds(X, batch_size, repeats):
+    """One epoch's seconds: the difference of 40- and 10-epoch fits (medians), / 30,
+    which leaves out what a fit pays once (statistics, PCA start, reading weights)."""
+    medians = {}
+    for epochs in (10, 40):
+        params = {
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "early_stopping": False,
+            "n_iter_no_change": epochs,  # no plateau: exactly `epochs` epochs
+            "random_state": 0,
+        }
+        times = []
+        for _ in range(repeats + 1):  # the first traces this batch size's function
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                start = time.perf_counter()
+                est = AutoencoderTransformer(8, **params).fit(X)
+                times.append(time.perf_counter() - start)
+        medians[epochs] = float(np.median(times[1:]))
+    return (medians[40] - medians[10]) / 30, est
+
+
+def epoch_cost_section(args, gemm):
+    """Where an epoch's time goes: steps (overhead) against rows (arithmetic)."""
+    X = load_digits().data
+    print(
+        f"\none epoch on digits {X.shape} by batch size (n_components=8, no held-out "
+        "rows; 40- minus 10-epoch fits, / 30)"
+    )
+    print(f"{'batch':>7}{'steps':>7}{'ms/epoch':>10}{'ms/step':>9}{'floor ms':>10}")
+    points = []
+    for batch_size in EPOCH_BATCHES:
+        seconds, est = epoch_seconds(X, batch_size, args.epoch_repeats)
+        steps = -(-len(X) // batch_size)
+        floor = 6 * n_weights(est) * len(X) / gemm
+        points.append((steps, seconds))
+        print(
+            f"{batch_size:>7}{steps:>7}{seconds * 1e3:>10.2f}{seconds / steps * 1e3:>9.3f}"
+            f"{floor * 1e3:>10.2f}"
+        )
+    per_step, rows_part = np.polyfit(*zip(*points, strict=True), 1)
+    print(
+        f"least squares: an epoch = {rows_part * 1e3:.2f} ms for the rows + "
+        f"{per_step * 1e3:.3f} ms per optimizer step (the floor: arithmetic at GEMM speed)"
+    )
+
+
 # ------------------------------------------------------------- seed model
 def mnist_shaped():
     big = load_digits_images(image_size=28).images
@@ -247,6 +307,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="warm fits (other seeds)")
     parser.add_argument("--gemm-repeats", type=int, default=20)
     parser.add_argument("--no-seed-model", action="store_true")
+    parser.add_argument("--no-epoch-cost", action="store_true")
+    parser.add_argument("--epoch-repeats", type=int, default=3, help="fits per epoch count")
     parser.add_argument("--quick", action="store_true", help="2 repeats")
     args, keras = parse_args_and_import_keras(parser)
     if args.quick:
@@ -257,6 +319,8 @@ def main():
     )
     gemm_before = gemm_flops_per_second(args.gemm_repeats)
     gemm = default_fit_section(args, gemm_before)
+    if not args.no_epoch_cost:
+        epoch_cost_section(args, gemm)
     if not args.no_seed_model:
         seed_model_section(args, keras, gemm)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
