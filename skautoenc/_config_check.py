@@ -9,6 +9,7 @@ the loading process could run code that is not Keras'.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 # Keras' built-in classes a config may name, by the module its serialization gives.
@@ -107,6 +108,69 @@ def check_config(config: Any, part: str) -> None:
                 "Dropout, recurrent layers...), with activations given by name. "
                 f"Received: {module}.{name}."
             )
+
+
+# Weighted layers whose kernel a config sizes: Dense's units, the filters of
+# convolutions (kernel window x input channels x filters), the gates of recurrent
+# layers (their recurrent kernel is units x gates x units, whatever the input).
+_CONVOLUTIONS = frozenset(
+    """Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose
+    SeparableConv1D SeparableConv2D""".split()  # noqa: SIM905
+)
+_DEPTHWISE = frozenset({"DepthwiseConv1D", "DepthwiseConv2D"})
+_GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def least_weights(config: dict) -> int:
+    """A lower bound of the weights Keras allocates to build a model ``config``
+    (one ``check_config`` accepted), from the config alone.
+
+    Counts the kernels of Dense, convolution and recurrent layers, nested ones
+    included, each with the input channels its ``build_config`` declares (1 where it
+    declares none: the true count can only be larger); biases and other layers'
+    arrays only add to it. A saved file holds every weight in at least 4 bytes, so
+    a network whose bound exceeds that is refused before Keras allocates anything.
+    Layers that widen their input without weights (``UpSampling``, ``RepeatVector``)
+    can make the true count far larger than the bound.
+    """
+    total = 0
+    for node in serialized_objects(config):
+        name, options = node["class_name"], node.get("config")
+        if not isinstance(options, dict):
+            continue
+        channels = _input_channels(node, options)
+        if name == "Dense":
+            total += channels * _positive(options.get("units"))
+        elif name in _CONVOLUTIONS:
+            window = 1 if name.startswith("Separable") else _window(options)
+            total += window * channels * _positive(options.get("filters"))
+        elif name in _DEPTHWISE:
+            total += _window(options) * channels * _positive(options.get("depth_multiplier"))
+        elif name in _GATES:
+            units = _positive(options.get("units"))
+            total += _GATES[name] * units * (units + channels)
+    return total
+
+
+def _positive(value) -> int:
+    """``value`` when a positive int, else 0 (Keras refuses it; it bounds nothing)."""
+    return value if type(value) is int and value > 0 else 0
+
+
+def _window(options: dict) -> int:
+    size = options.get("kernel_size")
+    sizes = size if isinstance(size, (list, tuple)) else [size]
+    return math.prod(_positive(n) for n in sizes)
+
+
+def _input_channels(node: dict, options: dict) -> int:
+    """The input channels a layer's ``build_config`` declares, or 1."""
+    build = node.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if not isinstance(shape, (list, tuple)) or len(shape) < 2:
+        return 1
+    axis = 1 if options.get("data_format") == "channels_first" else -1
+    return _positive(shape[axis]) or 1
 
 
 def serialized_objects(node):

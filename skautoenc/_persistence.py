@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._archive import ArchiveReader, UnsafeFileError, open_archive, write_archive
 from ._autoencoder import AutoencoderTransformer
+from ._config_check import least_weights
 from ._keras_network import KerasNetwork
 from ._state import BOUND_ARRAYS, check_values, expected_arrays, export_state, import_state
 
@@ -358,7 +359,7 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
         configs = encoded[_NETWORK_TAG]
         if not isinstance(configs, dict) or set(configs) != {"encoder", "decoder"}:
             raise ValueError("not an encoder and a decoder")
-        return KerasNetwork(
+        network = KerasNetwork(
             json.dumps(configs["encoder"], sort_keys=True),
             json.dumps(configs["decoder"], sort_keys=True),
         )
@@ -369,6 +370,17 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
             f"builder={encoded!r:.200}",
             error,
         )
+    # Keras would allocate the network's weights before they are compared with the
+    # file's arrays: a network that cannot fit in the file is refused first.
+    weights = sum(least_weights(configs[part]) for part in ("encoder", "decoder"))
+    if 4 * weights > reader.size:
+        reader.refuse(
+            f"its builder's network has at least {weights:,} weights, more than the "
+            "file can hold (4 bytes each at least).",
+            f"at most {reader.size // 4:,} weights in a file of {reader.size:,} bytes",
+            f"{weights:,} weights",
+        )
+    return network
 
 
 def _decode_random_state(reader: ArchiveReader, encoded: dict) -> np.random.RandomState:

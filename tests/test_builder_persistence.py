@@ -163,7 +163,8 @@ HOSTILE = {
     "layers that are not objects": lambda document, marker: _encoder(document)["config"].update(
         layers=["x"]
     ),
-    "a layer too large for any machine": lambda document, marker: _huge(document),
+    "a layer too large for any machine": lambda document, marker: _huge(document, 2**57),
+    "a layer larger than the file": lambda document, marker: _huge(document, 4_000_000),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
     ),
@@ -194,7 +195,8 @@ REASONS = {
     "a registered activation": "built-in layers .*activations must be Keras activations given",
     "a registered initializer": "built-in layers .*kernel_initializer must be a serialized",
     "layers that are not objects": "built-in layers .*must list its layers as objects",
-    "a layer too large for any machine": "parameters do not fit its data",
+    "a layer too large for any machine": "at least [0-9,]+ weights, more than the file can hold",
+    "a layer larger than the file": "at least [0-9,]+ weights, more than the file can hold",
     "an unlisted class": "built-in layers .*custom or unlisted classes.*keras.layers.TFSMLayer",
     "a subclassed model": "built-in layers .*subclassed model",
     "no decoder": "built-in layers .*not an encoder and a decoder",
@@ -205,12 +207,12 @@ REASONS = {
 }
 
 
-def _huge(document):
-    """A Dense layer of 2**57 units: TensorFlow refuses to build it, load says why."""
+def _huge(document, units):
+    """A consistent Dense layer of ``units`` units: its weights cannot fit in the file."""
     decoder = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]
     hidden, last = decoder["config"]["layers"][1:3]
-    hidden["config"]["units"] = 2**57
-    last["build_config"]["input_shape"][-1] = 2**57
+    hidden["config"]["units"] = units
+    last["build_config"]["input_shape"][-1] = units
 
 
 def _wider_decoder(document):
@@ -229,6 +231,49 @@ def test_hostile_builders_are_refused_before_keras_runs_them(saved, tmp_path, ho
     with pytest.raises(UnsafeFileError, match=reason):
         skautoenc.load(io.BytesIO(data))
     assert not marker.exists()
+
+
+def test_a_network_larger_than_its_file_is_refused_before_keras_builds_it(saved, monkeypatch):
+    import skautoenc._keras_network
+
+    def build_model(*args, **kwargs):
+        raise AssertionError("Keras built the network")
+
+    monkeypatch.setattr(skautoenc._keras_network, "build_model", build_model)
+    data = _edited(saved, lambda document: _huge(document, 4_000_000))
+    with pytest.raises(UnsafeFileError, match="more than the file can hold"):
+        skautoenc.load(io.BytesIO(data))
+
+
+def test_least_weights_counts_the_kernels_keras_allocates():
+    from skautoenc._config_check import least_weights
+    from skautoenc._keras_network import model_config
+
+    layers = keras.layers
+    inner = keras.Sequential([keras.Input((5,)), layers.Dense(7), layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.Input((30, 3)),
+            layers.Conv1D(8, 5, padding="same"),
+            layers.Conv1DTranspose(4, 3, padding="same"),
+            layers.Bidirectional(layers.GRU(5, return_sequences=True)),
+            layers.LSTM(6),
+            layers.Dense(12),
+            layers.Dense(5),
+            inner,
+        ]
+    )
+    kernels = sum(int(np.prod(w.shape)) for w in model.weights if w.path.endswith("kernel"))
+    assert least_weights(model_config(model, "encoder")) == kernels
+    # Depthwise and separable kernels: a lower bound, never more than Keras allocates.
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            layers.SeparableConv2D(8, 3, depth_multiplier=2),
+            layers.DepthwiseConv2D(3, depth_multiplier=2),
+        ]
+    )
+    assert 0 < least_weights(model_config(model, "encoder")) <= model.count_params()
 
 
 # ------------------------------------------------------------ pickles and skops
