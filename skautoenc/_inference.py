@@ -13,6 +13,7 @@ picks kernels by shape, CPU and thread count).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -268,10 +269,12 @@ def _builder_layer(fields: dict) -> Layer:
     """A builder's path from pickled fields, its config checked as a file's would be."""
     import json
 
-    from ._config_check import check_config
+    from ._config_check import check_config, least_weights
 
-    check_config(json.loads(fields["config"]), fields["name"].split("_")[0])
-    return Layer(
+    part = fields["name"].split("_")[0]
+    config = json.loads(fields["config"])
+    check_config(config, part)
+    layer = Layer(
         **{
             **fields,
             "input_shape": tuple(fields["input_shape"]),
@@ -279,6 +282,15 @@ def _builder_layer(fields: dict) -> Layer:
             "arrays": tuple((name, tuple(shape)) for name, shape in fields["arrays"]),
         }
     )
+    # The arrays (checked against these shapes) must hold at least the config's
+    # kernels, or Keras would allocate more at the first pass than the state holds.
+    least, held = least_weights(config), sum(math.prod(s) for s in layer.weight_shapes().values())
+    if least > held:
+        raise ValueError(
+            f"The {part}'s config does not describe its arrays: it has at least "
+            f"{least:,} weights, its arrays {held:,}."
+        )
+    return layer
 
 
 def _plan(paths: tuple[tuple[Layer, ...], ...]) -> tuple:

@@ -306,6 +306,20 @@ def test_a_pickled_state_with_a_lambda_is_refused(fitted, tmp_path):
         )
 
 
+def test_a_pickled_state_whose_config_outgrows_its_arrays_is_refused(fitted):
+    state = fitted.__getstate__()
+    state["_fitted"] = dict(state["_fitted"])
+    network = state["_fitted"]["network"] = dict(state["_fitted"]["network"])
+    layer = dict(network["builder_layers"][1])  # the decoder's path
+    config = json.loads(layer["config"])
+    hidden, last = config["config"]["layers"][1:3]
+    hidden["config"]["units"] = last["build_config"]["input_shape"][-1] = 4_000_000
+    layer["config"] = json.dumps(config)
+    network["builder_layers"] = [network["builder_layers"][0], layer]
+    with pytest.raises(ValueError, match="does not describe its arrays: it has at least"):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
+
+
 def test_skops_files_round_trip_with_the_trusted_types(X):
     sio = pytest.importorskip("skops.io")
     est = AutoencoderTransformer(3, builder=KerasNetwork(*small_network(64, 3)), **FAST).fit(X)
