@@ -143,7 +143,8 @@ def least_weights(config: dict) -> int:
             total += channels * _positive(options.get("units"))
         elif name in _CONVOLUTIONS:
             window = 1 if name.startswith("Separable") else _window(options)
-            total += window * channels * _positive(options.get("filters"))
+            groups = _positive(options.get("groups")) or 1  # each sees channels / groups
+            total += window * (channels // groups) * _positive(options.get("filters"))
         elif name in _DEPTHWISE:
             total += _window(options) * channels * _positive(options.get("depth_multiplier"))
         elif name in _GATES:

@@ -24,7 +24,14 @@ from ._archive import ArchiveReader, UnsafeFileError, open_archive, write_archiv
 from ._autoencoder import AutoencoderTransformer
 from ._config_check import least_weights
 from ._keras_network import KerasNetwork
-from ._state import BOUND_ARRAYS, check_values, expected_arrays, export_state, import_state
+from ._state import (
+    BOUND_ARRAYS,
+    WEIGHT_DTYPES,
+    check_values,
+    expected_arrays,
+    export_state,
+    import_state,
+)
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
 FORMAT_VERSION = 2
@@ -373,11 +380,12 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
     # Keras would allocate the network's weights before they are compared with the
     # file's arrays: a network that cannot fit in the file is refused first.
     weights = sum(least_weights(configs[part]) for part in ("encoder", "decoder"))
-    if 4 * weights > reader.size:
+    size = min(np.dtype(dtype).itemsize for dtype in WEIGHT_DTYPES)
+    if size * weights > reader.size:
         reader.refuse(
             f"its builder's network has at least {weights:,} weights, more than the "
-            "file can hold (4 bytes each at least).",
-            f"at most {reader.size // 4:,} weights in a file of {reader.size:,} bytes",
+            f"file can hold ({size} bytes each at least).",
+            f"at most {reader.size // size:,} weights in a file of {reader.size:,} bytes",
             f"{weights:,} weights",
         )
     return network

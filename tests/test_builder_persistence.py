@@ -255,6 +255,7 @@ def test_least_weights_counts_the_kernels_keras_allocates():
         [
             keras.Input((30, 3)),
             layers.Conv1D(8, 5, padding="same"),
+            layers.Conv1D(6, 3, groups=2, padding="same"),
             layers.Conv1DTranspose(4, 3, padding="same"),
             layers.Bidirectional(layers.GRU(5, return_sequences=True)),
             layers.LSTM(6),
