@@ -176,24 +176,25 @@ def _input_channels(node: dict, options: dict) -> int:
 
 def serialized_objects(node):
     """Every serialized Keras object (a dict with a ``class_name``) in a config."""
-    if isinstance(node, dict):
-        if "class_name" in node:
-            yield node
-        for value in node.values():
-            yield from serialized_objects(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from serialized_objects(value)
+    return (d for d in _dicts(node) if "class_name" in d)
 
 
 def _items(node):
+    """Every ``(key, value)`` pair of every dict in a config."""
+    return (item for d in _dicts(node) for item in d.items())
+
+
+def _dicts(node):
+    """Every dict in a config, ``node`` included, parents before their contents."""
     if isinstance(node, dict):
-        for key, value in node.items():
-            yield key, value
-            yield from _items(value)
+        yield node
+        values = node.values()
     elif isinstance(node, list):
-        for value in node:
-            yield from _items(value)
+        values = node
+    else:
+        return
+    for value in values:
+        yield from _dicts(value)
 
 
 def shortened(value) -> str:

@@ -163,8 +163,8 @@ HOSTILE = {
     "layers that are not objects": lambda document, marker: _encoder(document)["config"].update(
         layers=["x"]
     ),
-    "a layer too large for any machine": lambda document, marker: _huge(document, 2**57),
-    "a layer larger than the file": lambda document, marker: _huge(document, 4_000_000),
+    "a layer too large for any machine": lambda document, marker: _decoder_units(document, 2**57),
+    "a layer larger than the file": lambda document, marker: _decoder_units(document, 4_000_000),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
     ),
@@ -183,7 +183,7 @@ HOSTILE = {
     "a config that does not fit the arrays": lambda document, marker: _encoder(document)["config"][
         "layers"
     ][2]["config"].update(filters=5),
-    "another network than the arrays'": lambda document, marker: _wider_decoder(document),
+    "another network than the arrays'": lambda document, marker: _decoder_units(document, 9),
 }
 
 # What each refusal says (the file's builder fails the checks of _keras_network, or
@@ -207,20 +207,13 @@ REASONS = {
 }
 
 
-def _huge(document, units):
-    """A consistent Dense layer of ``units`` units: its weights cannot fit in the file."""
+def _decoder_units(document, units):
+    """The decoder's hidden layer at ``units`` units, the next layer's input to match: a
+    consistent network whose arrays the file does not hold (or cannot: 2**57 units)."""
     decoder = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]
     hidden, last = decoder["config"]["layers"][1:3]
     hidden["config"]["units"] = units
     last["build_config"]["input_shape"][-1] = units
-
-
-def _wider_decoder(document):
-    """A consistent config (8 -> 9 units), whose arrays the file does not hold."""
-    decoder = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]
-    hidden, last = decoder["config"]["layers"][1:3]
-    hidden["config"]["units"] = 9
-    last["build_config"]["input_shape"][-1] = 9
 
 
 @pytest.mark.parametrize("hostile", list(HOSTILE))
@@ -240,7 +233,7 @@ def test_a_network_larger_than_its_file_is_refused_before_keras_builds_it(saved,
         raise AssertionError("Keras built the network")
 
     monkeypatch.setattr(skautoenc._keras_network, "build_model", build_model)
-    data = _edited(saved, lambda document: _huge(document, 4_000_000))
+    data = _edited(saved, lambda document: _decoder_units(document, 4_000_000))
     with pytest.raises(UnsafeFileError, match="more than the file can hold"):
         skautoenc.load(io.BytesIO(data))
 
