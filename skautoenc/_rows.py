@@ -181,7 +181,7 @@ class StreamedRows:
         return standardize(block, self.mean, self.scale)
 
     def train_epoch(self, trainer, frame, level, rng):
-        batch_size = trainer.recipe.batch_size
+        batch_size = trainer.batch_size
         total, left = 0.0, None
         order = rng.permutation(len(self.starts))
         for index in order:

@@ -16,13 +16,17 @@ from ._network import Network, keras_weight_names
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a compiled training function depends on (its cache key)."""
+    """What a compiled training function depends on (its cache key).
+
+    Not the batch size: a fit sets it (``Trainer.reset``). It is capped at the
+    training rows, which differ from fold to fold on small data, and a compiled
+    function per fold would cost more than the folds' training.
+    """
 
     network: Network
     optimizer: str
     loss: str
     corruption: str | None  # None, "gaussian" or "masking"
-    batch_size: int
     # The data-parallel setting the fit runs under (``active_distribution``): the
     # variables are laid out on its devices, so it is part of the key.
     distribution: object = None
@@ -98,12 +102,14 @@ class Trainer:
     def _read(self, variables):
         return [np.array(v.numpy()) for v in variables]
 
-    def reset(self, weights, optimizer_state, learning_rate, seed):
-        """Start a fit: weights by name, optimizer state (or a fresh one), seed.
+    def reset(self, weights, optimizer_state, learning_rate, seed, batch_size):
+        """Start a fit: weights by name, optimizer state (or a fresh one), seed, and
+        the rows per optimizer step.
 
         ``optimizer_state`` is a list of ``(name, value)``, as ``optimizer_variables``
         returns it; it must be that of this optimizer on this network.
         """
+        self.batch_size = int(batch_size)
         Trainer.set_weights(self, weights)  # the variables only: subclasses sync after
         values = self.fresh_optimizer
         if optimizer_state is not None:

@@ -81,7 +81,6 @@ class _TensorFlowTrainer(Trainer):
         import tensorflow as tf
 
         n_features = self.recipe.network.n_features
-        batch_size = self.recipe.batch_size
         model, optimizer = self.model, self.optimizer
         variables = model.trainable_variables
 
@@ -112,7 +111,7 @@ class _TensorFlowTrainer(Trainer):
             optimizer.apply(tape.gradient(loss, variables), variables)
             return loss
 
-        def epoch(U, U_val, frame, level):
+        def epoch(U, U_val, frame, level, batch_size):
             n_rows = tf.shape(U)[0]
             total = tf.constant(0.0)
             for start in tf.range(0, n_rows, batch_size):
@@ -142,7 +141,8 @@ class _TensorFlowTrainer(Trainer):
         vector = tf.TensorSpec([n_features], tf.float32)
         scalar = tf.TensorSpec([], tf.float32)
         frame = (vector, scalar, vector, vector)
-        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar)
+        count = tf.TensorSpec([], tf.int32)
+        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar, count)
         self._evaluate = tf.function(evaluate).get_concrete_function(rows, frame)
         self._tf = tf
 
@@ -154,6 +154,7 @@ class _TensorFlowTrainer(Trainer):
             tf.constant(U[:0] if empty else U_val),
             frame32(frame),
             tf.constant(level, tf.float32),
+            tf.constant(self.batch_size, tf.int32),
         )
         return float(loss), None if empty else rows.numpy()
 
@@ -171,8 +172,8 @@ class _TorchTrainer(Trainer):
         ops = self.keras.ops
         variables = self.model.trainable_variables
         tensors, total = tuple(ops.convert_to_tensor(v) for v in frame32(frame)), 0.0
-        for start in range(0, U.shape[0], self.recipe.batch_size):
-            u = ops.convert_to_tensor(U[start : start + self.recipe.batch_size])
+        for start in range(0, U.shape[0], self.batch_size):
+            u = ops.convert_to_tensor(U[start : start + self.batch_size])
             self.model.zero_grad()
             u_hat = self.model(self.corrupt(u, tensors, level), training=True)
             loss = ops.mean(self.row_losses(u, u_hat, tensors))
@@ -240,8 +241,8 @@ class _JaxTrainer(Trainer):
 
         self._evaluate = jax.jit(evaluate)
 
-    def reset(self, weights, optimizer_state, learning_rate, seed):
-        super().reset(weights, optimizer_state, learning_rate, seed)
+    def reset(self, weights, optimizer_state, learning_rate, seed, batch_size):
+        super().reset(weights, optimizer_state, learning_rate, seed, batch_size)
         self._pull()
 
     def set_weights(self, weights):
@@ -287,11 +288,11 @@ class _JaxTrainer(Trainer):
             return array
         mesh = distribution.device_mesh
         n_devices = mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)]
-        if self.recipe.batch_size % n_devices:
+        if self.batch_size % n_devices:
             raise ValueError(
                 f"Data-parallel training splits each batch over {n_devices} devices: "
                 f"batch_size must be a multiple of {n_devices}. Received: "
-                f"batch_size={self.recipe.batch_size}."
+                f"batch_size={self.batch_size}."
             )
         axes = [None] * array.ndim
         axes[batch_axis] = distribution.batch_dim_name
@@ -299,7 +300,7 @@ class _JaxTrainer(Trainer):
         return self.keras.distribution.distribute_tensor(array, layout)
 
     def train_epoch(self, U, frame, level, U_val=None):
-        batch_size = self.recipe.batch_size
+        batch_size = self.batch_size
         n_batches = U.shape[0] // batch_size  # the incomplete last batch is skipped
         batches = U[: n_batches * batch_size].reshape(n_batches, batch_size, -1)
         total, state = 0.0, self.state
@@ -320,7 +321,7 @@ class _JaxTrainer(Trainer):
     def evaluate(self, U, frame):
         # Padded to a multiple of the batch size: a few traces serve every size.
         n_rows = U.shape[0]
-        padded = -(-n_rows // self.recipe.batch_size) * self.recipe.batch_size
+        padded = -(-n_rows // self.batch_size) * self.batch_size
         U = np.concatenate([U, np.zeros((padded - n_rows, U.shape[1]), U.dtype)])
         trainable, non_trainable, _, _ = self.state
         U = self._distribute(U, batch_axis=0)

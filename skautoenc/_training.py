@@ -44,6 +44,7 @@ class Settings:
 
     recipe: Recipe
     learning_rate: float
+    batch_size: int
     noise_level: float  # in standardised units (gaussian) or a fraction (masking)
     epochs: int
     tol: float
@@ -83,7 +84,13 @@ def train(
     """
     with _fit_lock:
         trainer = get_trainer(settings.recipe)
-        trainer.reset(start, optimizer_state, settings.learning_rate, rng.randint(2**31 - 1))
+        trainer.reset(
+            start,
+            optimizer_state,
+            settings.learning_rate,
+            rng.randint(2**31 - 1),
+            settings.batch_size,
+        )
         return _Loop(settings, trainer, frame, start_frame).run(start, rows, rng)
 
 

@@ -345,6 +345,26 @@ def test_fits_of_one_structure_share_one_compiled_trainer(X):
     assert len(_trainers._cache) == _trainers._MAX_CACHED
 
 
+def test_batch_sizes_share_one_compiled_trainer_and_each_fit_uses_its_own(X):
+    """Small data caps the batch at each fold's rows: a compiled function per size
+    would cost more than the folds' training."""
+
+    def weights(batch_size):
+        est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": batch_size}), X)
+        trainers = [t for r, t in _trainers._cache.items() if r.network == est._fitted.network]
+        return est._fitted.weights, trainers
+
+    first, trainers = weights(16)
+    other, trainers_after = weights(32)
+    again, _ = weights(16)
+    assert len(trainers) == 1
+    assert trainers_after == trainers
+    name = "decoder_linear.kernel"
+    assert not np.allclose(first[name], other[name], rtol=1e-3)
+    for key in first:  # float32 training: equal to float32 rounding
+        np.testing.assert_allclose(again[key], first[key], rtol=1e-5, atol=1e-6)
+
+
 def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
     with _filtered_stderr():
         os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
