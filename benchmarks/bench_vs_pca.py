@@ -128,7 +128,7 @@ def _mnist28_affine(n_rows=5000):
         matrix = rotation / rng.uniform(0.85, 1.15)
         offset = centre - matrix @ centre - rng.uniform(-2, 2, size=2)
         moved = ndimage.affine_transform(image, matrix, offset=offset, order=1)
-        rows.append(np.clip(moved, 0, 16).reshape(-1))
+        rows.append(moved.reshape(-1))  # linear interpolation stays within [0, 1]
     return np.array(rows)
 
 
