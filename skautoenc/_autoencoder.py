@@ -35,8 +35,8 @@ class AutoencoderTransformer(
     ``PCA``, the estimator centres the data itself and measures everything in the
     data's own units: it needs no scaler.
 
-    The network starts *as* PCA: a linear path initialised to PCA's (whitened)
-    projection, plus a nonlinear residual path whose last layer starts at zero.
+    The network starts *as* PCA: a linear path initialised to PCA's projection,
+    plus a nonlinear residual path whose last layer starts at zero.
     Training adds what a nonlinear map explains beyond PCA. With
     ``early_stopping=True`` (the default) the trained network is kept only if it
     beats that start on held-out rows clearly (a one-sided paired t-test at the
@@ -54,6 +54,12 @@ class AutoencoderTransformer(
     ----------
     n_components : int, default=2
         Size of the code (the bottleneck). Must not exceed the number of features.
+    whiten : bool, default=False
+        As PCA's: False gives codes in the data's units, each with the spread of
+        the PCA score it started as (a fit that kept PCA's start transforms
+        exactly as ``PCA().transform``); True gives the network's own codes,
+        whitened at the start, as ``PCA(whiten=True)``. The network trains on
+        whitened codes either way. See :ref:`whiten`.
     hidden_layer_sizes : tuple of int, default=(128, 128)
         Widths of the encoder's residual path; the decoder mirrors them. ``()``
         gives a linear autoencoder (PCA, trainable).
@@ -211,6 +217,7 @@ class AutoencoderTransformer(
         self,
         n_components=2,
         *,
+        whiten=False,
         hidden_layer_sizes=(128, 128),
         image_shape=None,
         conv_filters=(32, 64),
@@ -235,6 +242,7 @@ class AutoencoderTransformer(
         verbose=0,
     ):
         self.n_components = n_components
+        self.whiten = whiten
         self.hidden_layer_sizes = hidden_layer_sizes
         self.image_shape = image_shape
         self.conv_filters = conv_filters

@@ -53,7 +53,12 @@ class FittedNetworkMixin:
         views = self.__dict__.get("_keras_views")
         if views is None or views[0] is not fitted:
             models = fitted.network.build_keras_on_data(
-                fitted.weights, fitted.mean, fitted.scale, fitted.lower, fitted.upper
+                fitted.weights,
+                fitted.mean,
+                fitted.scale,
+                fitted.lower,
+                fitted.upper,
+                fitted.code_scale,
             )
             views = self.__dict__["_keras_views"] = (fitted, models)
         return views[1]
@@ -94,6 +99,8 @@ class FittedNetworkMixin:
                 f"This {type(self).__name__} was pickled by skautoenc 0.1, whose network "
                 "is not the one this version builds: refit it with this version."
             )
+        # Pickles made before whiten existed have whitened codes.
+        state = {"whiten": True, **state}
         if isinstance(state.get("_fitted"), dict):
             state = {**state, "_fitted": FittedNetwork.from_dict(state["_fitted"])}
         super().__setstate__(state)

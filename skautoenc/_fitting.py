@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 
 from ._inference import FittedNetwork
 from ._keras import import_keras
-from ._network import initial_weights, spectrum
+from ._network import code_scale, initial_weights, spectrum
 from ._rows import InMemoryRows, StreamedRows, is_streamed, standardize, summarize
 from ._threads import one_blas_thread
 from ._trainers import Recipe, active_distribution
@@ -49,6 +49,12 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             "warm_start=True and partial_fit continue training the fitted network, "
             f"shaped by {structure(previous.network)}; set warm_start=False to train "
             f"another. Received: {structure(network)}."
+        )
+    if previous is not None and est.whiten != (previous.code_scale is None):
+        raise ValueError(
+            "warm_start=True and partial_fit continue the fitted network, whose codes "
+            f"were fitted with whiten={previous.code_scale is None}; set warm_start=False "
+            f"to change it. Received: whiten={est.whiten!r}."
         )
     needs_bounds = previous is None or est.fallback_to_pca_  # PCA carries no bounds
     # The spectrum serves the PCA start and noise="auto"; a continuation needs it only
@@ -105,11 +111,19 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         )
 
     kept_start = result is None or result.kept_start
-    if kept_start and previous is None:  # PCA itself: unbounded, as the reference it is
-        fitted = FittedNetwork(network, start, mean, scale)
+    weights = start if kept_start else result.weights
+    # PCA itself (the start, kept by a first fit) is unbounded, as the reference it is.
+    bounds = () if kept_start and previous is None else (lower, upper)
+    if previous is not None:  # a continuation keeps the units of the codes it continues
+        codes = previous.code_scale
     else:
-        weights = start if kept_start else result.weights
-        fitted = FittedNetwork(network, weights, mean, scale, lower, upper)
+        codes = code_scale(eigen, network.n_components, scale, est.whiten)
+        if codes is not None and not kept_start:
+            # The trained network's codes spread wider than the start's: each is
+            # scaled to the spread of the PCA score it started as.
+            unscaled = FittedNetwork(network, weights, mean, scale, *bounds)
+            codes = codes / _code_spread(unscaled, rows)
+    fitted = FittedNetwork(network, weights, mean, scale, *bounds, code_scale=codes)
     state = {
         **features,
         "mean_": mean,
@@ -132,6 +146,18 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     }
     state.update(derived_attributes(state))
     return state
+
+
+def _code_spread(fitted: FittedNetwork, rows) -> np.ndarray:
+    """The standard deviation of each of the network's codes over the training rows
+    (1 where a code is constant: nothing to scale)."""
+    count, total, squares = 0, 0.0, 0.0
+    for U in rows.training_blocks():
+        Z = fitted.network_codes(U).astype(np.float64)
+        count, total, squares = count + len(Z), total + Z.sum(0), squares + (Z**2).sum(0)
+    variance = (squares - total**2 / count) / max(count - 1, 1)
+    spread = np.sqrt(np.maximum(variance, 0.0))
+    return np.where(spread > 1e-12 * max(spread.max(), 1.0), spread, 1.0)
 
 
 def _frame(mean, scale, lower=None, upper=None) -> tuple:

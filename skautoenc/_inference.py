@@ -104,6 +104,10 @@ class FittedNetwork:
         Rows are divided by it before encoding, multiplied after decoding.
     lower, upper : ndarray of shape (n_features,), default=None
         Reconstructions are clipped to these (data units; infinite: unbounded).
+    code_scale : ndarray of shape (n_components,) or None, default=None
+        The network's codes are multiplied by it on their way out, divided on
+        their way in (``_network.code_scale``); None: the codes are the network's
+        own, whitened (``whiten=True``).
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class FittedNetwork:
         scale: float,
         lower=None,
         upper=None,
+        code_scale=None,
     ):
         self.network = network
         self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
@@ -123,6 +128,7 @@ class FittedNetwork:
         self.lower = np.full(n, -np.inf) if lower is None else np.asarray(lower, np.float64)
         self.upper = np.full(n, np.inf) if upper is None else np.asarray(upper, np.float64)
         self._bounded = bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
+        self.code_scale = None if code_scale is None else np.asarray(code_scale, np.float64)
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
         # What a pass does, worked out once: transform's hot path only multiplies.
@@ -154,6 +160,7 @@ class FittedNetwork:
             "scale": self.scale,
             "lower": self.lower,
             "upper": self.upper,
+            "code_scale": self.code_scale,
         }
 
     @classmethod
@@ -174,17 +181,20 @@ class FittedNetwork:
         found = {name: np.shape(array) for name, array in state["weights"].items()}
         n = network.n_features
         bounds = [state.get(key) for key in ("lower", "upper")]
+        # Pickles made before code_scale existed have whitened codes (None).
+        code = state.get("code_scale")
         if (
             found != expected
             or np.shape(state["mean"]) != (n,)
             or any(b is not None and np.shape(b) != (n,) for b in bounds)
+            or (code is not None and np.shape(code) != (network.n_components,))
         ):
             raise ValueError(
                 "The fitted state does not match the network it describes "
                 f"({network}): expected arrays of shapes {expected} and a mean of "
                 f"shape ({n},); received {found} and {np.shape(state['mean'])}."
             )
-        return cls(network, state["weights"], state["mean"], state["scale"], *bounds)
+        return cls(network, state["weights"], state["mean"], state["scale"], *bounds, code)
 
     def _in(self, dtype):
         """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""
@@ -195,6 +205,9 @@ class FittedNetwork:
             copy["__scale"] = dtype(self.scale)
             copy["__lower"] = self.lower.astype(dtype)
             copy["__upper"] = self.upper.astype(dtype)
+            copy["__code_scale"] = (
+                None if self.code_scale is None else self.code_scale.astype(dtype)
+            )
             copy.update(_conv.kernel_matrices(self.network.layers(), copy))
             self._copies[dtype] = copy
         return copy
@@ -209,17 +222,33 @@ class FittedNetwork:
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """``decode(encode(X))``, without keeping the codes."""
-        return self._blocks(
-            X, self.network.n_features, lambda x: self._decode_block(self._encode_block(x))
-        )
+
+        def block(x):
+            w = self._in(x.dtype.type)
+            return self._decode_network_codes(self._network_codes(x, w), w)
+
+        return self._blocks(X, self.network.n_features, block)
 
     def _encode_block(self, X):
         w = self._in(X.dtype.type)
-        u = (X - w["__mean"]) / w["__scale"]
-        return _run(self._encoder, u, w)
+        Z = self._network_codes(X, w)
+        return Z if w["__code_scale"] is None else Z * w["__code_scale"]
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
+        return self._decode_network_codes(
+            Z if w["__code_scale"] is None else Z / w["__code_scale"], w
+        )
+
+    def network_codes(self, U: np.ndarray) -> np.ndarray:
+        """The network's codes of standardised rows ``U`` (``code_scale`` not applied)."""
+        return _run(self._encoder, U, self._in(U.dtype.type))
+
+    def _network_codes(self, X, w):
+        """The codes as the network computes them (``code_scale`` not applied)."""
+        return _run(self._encoder, (X - w["__mean"]) / w["__scale"], w)
+
+    def _decode_network_codes(self, Z, w):
         u = _run(self._decoder, Z, w)
         u *= w["__scale"]
         u += w["__mean"]

@@ -245,10 +245,11 @@ class Network:
             set_keras_weights(autoencoder, weights)
         return autoencoder, encoder, decoder
 
-    def build_keras_on_data(self, weights, mean, scale, lower=None, upper=None):
+    def build_keras_on_data(self, weights, mean, scale, lower=None, upper=None, code_scale=None):
         """Keras models in the data's units: ``(autoencoder, encoder, decoder)``.
 
-        The standardisation and its inverse are Keras ``Normalization`` layers, the
+        The standardisation and its inverse, and the ``code_scale`` of the codes
+        (None: none), are Keras ``Normalization`` layers, the
         output activation an ``Activation`` layer, and the bounds ``lower``/``upper``
         (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror, from
         ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers only, so
@@ -264,11 +265,21 @@ class Network:
         variance = ones * float(scale) ** 2
         x = keras.Input((self.n_features,), name="features")
         u = layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
-        encoder = keras.Model(x, inner_encoder(u), name="encoder")
+        codes = inner_encoder(u)
         z = keras.Input((self.n_components,), name="code")
+        network_codes = z
+        if code_scale is not None:
+            zeros, squares = np.zeros(self.n_components), np.square(code_scale)
+            codes = layers.Normalization(
+                mean=zeros, variance=squares, invert=True, name="scale_codes"
+            )(codes)
+            network_codes = layers.Normalization(
+                mean=zeros, variance=squares, name="unscale_codes"
+            )(z)
+        encoder = keras.Model(x, codes, name="encoder")
         x_hat = layers.Normalization(
             mean=mean, variance=variance, invert=True, name="unstandardize"
-        )(inner_decoder(z))
+        )(inner_decoder(network_codes))
         x_hat = layers.Activation(self.output_activation, name="output")(x_hat)
         lower = np.full(self.n_features, -np.inf) if lower is None else np.asarray(lower)
         upper = np.full(self.n_features, np.inf) if upper is None else np.asarray(upper)
@@ -325,6 +336,29 @@ def principal_axes(eigen: tuple, n_components: int) -> tuple[np.ndarray, np.ndar
     return axes * np.where(signs == 0, 1, signs), found
 
 
+def _spread(variances: np.ndarray) -> np.ndarray:
+    """Standard deviations along the principal axes. Directions without variance
+    keep a unit scale instead of dividing by ~0."""
+    floor = max(variances[0], 1.0) * 1e-6 if len(variances) else 1.0
+    return np.sqrt(np.maximum(variances, floor))
+
+
+def code_scale(eigen: tuple, n_components: int, scale: float, whiten: bool) -> np.ndarray | None:
+    """What the network's codes are multiplied by on their way out (and divided by
+    on their way in), shape ``(n_components,)``; None with ``whiten``.
+
+    The network trains on whitened codes (``initial_weights``: unit variance along
+    each axis at the start), which keeps its layers' inputs near unit scale
+    whatever the data's units. Unless ``whiten``, the codes it returns are scaled
+    back to the data's units: the start's codes are then PCA's scores, as
+    ``PCA().transform`` returns them, so that models downstream (distances,
+    kernels, penalties) see what PCA would have given them.
+    """
+    if whiten:
+        return None
+    return _spread(principal_axes(eigen, n_components)[1]) * float(scale)
+
+
 def initial_weights(
     network: Network, eigen: tuple, rng: np.random.RandomState
 ) -> dict[str, np.ndarray]:
@@ -340,9 +374,7 @@ def initial_weights(
     seeded from ``rng``, and their last weighted layer zero.
     """
     axes, variances = principal_axes(eigen, network.n_components)
-    # Directions without variance keep a unit scale instead of dividing by ~0.
-    floor = max(variances[0], 1.0) * 1e-6 if len(variances) else 1.0
-    spread = np.sqrt(np.maximum(variances, floor))
+    spread = _spread(variances)
     weights = {
         "encoder_linear.kernel": axes / spread,
         "decoder_linear.kernel": (axes * spread).T,

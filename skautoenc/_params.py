@@ -17,6 +17,7 @@ NOISES = ("auto", "gaussian", "masking")
 
 PARAMETER_CONSTRAINTS: dict = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
+    "whiten": ["boolean"],
     "hidden_layer_sizes": ["array-like"],
     "image_shape": ["array-like", None],
     "conv_filters": ["array-like"],

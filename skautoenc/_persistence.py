@@ -26,6 +26,7 @@ from ._config_check import least_weights
 from ._keras_network import KerasNetwork
 from ._state import (
     BOUND_ARRAYS,
+    CODE_SCALE,
     WEIGHT_DTYPES,
     check_values,
     expected_arrays,
@@ -34,7 +35,7 @@ from ._state import (
 )
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 METADATA_MEMBER = "skautoenc.json"
 ARRAY_FOLDER = "arrays/"
 _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "arrays")
@@ -149,7 +150,10 @@ def load(file) -> AutoencoderTransformer:
             )
         document = reader.read_json(METADATA_MEMBER)
         _check_document(reader, document)
-        estimator = AutoencoderTransformer(**_decode_params(reader, document["params"]))
+        params = document["params"]
+        if document["format_version"] == 2:  # before whiten: the codes were whitened
+            params = {"whiten": True, **params}
+        estimator = AutoencoderTransformer(**_decode_params(reader, params))
         try:
             estimator._validate_params()
         except (ValueError, TypeError) as error:
@@ -251,6 +255,8 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
         arrays[name] = reader.read_array(
             members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS
         )
+    if CODE_SCALE in arrays and not np.all(arrays[CODE_SCALE] > 0):
+        reader.refuse("its code scale is not positive.", f"{CODE_SCALE} > 0", "a scale <= 0")
     low, mean, high = arrays["output_min_"], arrays["mean_"], arrays["output_max_"]
     if np.any(low > mean) or np.any(mean > high):  # bounds of the data hold its mean
         reader.refuse(

@@ -148,6 +148,10 @@ class InMemoryRows:
     def evaluate(self, trainer, frame) -> np.ndarray:
         return trainer.evaluate(self.U_val, frame)
 
+    def training_blocks(self):
+        """The standardised training rows, in blocks."""
+        yield self.U_train
+
 
 class StreamedRows:
     """Rows read from ``X`` block by block and standardised on the way.
@@ -171,6 +175,11 @@ class StreamedRows:
         held_out = 0 if validation is None else int(np.count_nonzero(validation))
         self.n_train = n_rows - held_out
         self.n_validation = None if validation is None else held_out
+
+    def training_blocks(self):
+        """The standardised training rows, in blocks."""
+        for start in self.starts:
+            yield self._block(start, held_out=False)
 
     def _block(self, start, *, held_out: bool) -> np.ndarray:
         stop = start + self.step

@@ -30,6 +30,9 @@ VALUES = (
 # Per-feature arrays in the data's units (the bounds may be infinite: unbounded).
 DATA_ARRAYS = ("mean_", "output_min_", "output_max_")
 BOUND_ARRAYS = ("output_min_", "output_max_")
+# Per-component: what the codes are multiplied by (``_network.code_scale``); a file
+# holds it when ``whiten`` is False.
+CODE_SCALE = "code_scale"
 WEIGHT_PREFIX = "weights/"
 WEIGHT_DTYPES = ("float32", "float64")
 # Keras' iteration counter is int64, and int32 on JAX, whose default integers are 32-bit.
@@ -61,6 +64,8 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "optimizer_variables": [name for name, _ in estimator._optimizer_state],
     }
     arrays = {name: np.asarray(getattr(estimator, name), np.float64) for name in DATA_ARRAYS}
+    if fitted.code_scale is not None:
+        arrays[CODE_SCALE] = fitted.code_scale
     arrays.update({WEIGHT_PREFIX + name: w for name, w in fitted.weights.items()})
     arrays.update(
         {f"{OPTIMIZER_PREFIX}{i}": v for i, (_, v) in enumerate(estimator._optimizer_state)}
@@ -79,6 +84,8 @@ def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple,
     network = network_for(estimator, values["n_features_in_"])
     shapes = network.weight_shapes()
     expected = {name: ((network.n_features,), ("float64",)) for name in DATA_ARRAYS}
+    if not estimator.whiten:
+        expected[CODE_SCALE] = ((network.n_components,), ("float64",))
     expected.update(
         {WEIGHT_PREFIX + name: (shape, WEIGHT_DTYPES) for name, shape in shapes.items()}
     )
@@ -117,6 +124,7 @@ def import_state(estimator, values: dict[str, Any], arrays: dict[str, np.ndarray
             values["scale_"],
             arrays["output_min_"],
             arrays["output_max_"],
+            arrays.get(CODE_SCALE),
         ),
         "_optimizer_state": optimizer,
         "_optimizer_name": values["optimizer"],

@@ -229,10 +229,16 @@ def _convert(scope, operator, container) -> None:
 
     g = _Nodes(guess_numpy_type(operator.inputs[0].type), container.target_opset)
     out = operator.inputs[0]
+    # The codes' scale applies to codes that leave or enter the graph only.
+    code_scale = fitted.code_scale if encoding != decoding else None
     if encoding:
         u = g.Div(g.Sub(out, fitted.mean), fitted.scale)
         out = _paths(g, network.encoder_paths(), u, fitted.weights)
+        if code_scale is not None:
+            out = g.Mul(out, code_scale)
     if decoding:
+        if code_scale is not None:
+            out = g.Div(out, code_scale)
         u = _paths(g, network.decoder_paths(), out, fitted.weights)
         out = _ACTIVATIONS[network.output_activation](g, g.Add(g.Mul(u, fitted.scale), fitted.mean))
         # Infinite bounds are no bounds: a side without a finite one costs no node.

@@ -423,7 +423,7 @@ def test_saved_file_layout(fitted, saved):
     document = _document(saved)
     assert list(document) == ["format", "format_version", "versions", "params", "fitted", "arrays"]
     assert document["format"] == "skautoenc.AutoencoderTransformer"
-    assert document["format_version"] == 2
+    assert document["format_version"] == 3
     assert document["versions"] == {
         "skautoenc": skautoenc.__version__,
         "scikit-learn": sklearn.__version__,
@@ -432,7 +432,7 @@ def test_saved_file_layout(fitted, saved):
     assert document["params"]["hidden_layer_sizes"] == [8]
     assert document["fitted"]["feature_names_in_"] == list(fitted.feature_names_in_)
     arrays = document["arrays"]
-    assert set(arrays) == {"mean_", "output_min_", "output_max_"} | {
+    assert set(arrays) == {"mean_", "output_min_", "output_max_", "code_scale"} | {
         f"weights/{n}" for n in fitted.weights_
     } | {f"optimizer/{i}" for i in range(len(fitted._optimizer_state))}
     assert set(infos) == {JSON_MEMBER, *arrays.values()}
@@ -441,6 +441,45 @@ def test_saved_file_layout(fitted, saved):
     assert np.array_equal(
         _array(saved, "weights/encoder_linear.kernel"), fitted.weights_["encoder_linear.kernel"]
     )
+
+
+@pytest.fixture(scope="module")
+def whitened(X):
+    """``whiten=True``: no code scale in the file (the codes are the network's own)."""
+    estimator = _fit(_small(early_stopping=False, whiten=True), X)
+    buffer = io.BytesIO()
+    estimator.save(buffer)
+    return estimator, buffer.getvalue()
+
+
+def test_whitened_codes_round_trip_without_a_code_scale(whitened, X):
+    estimator, data = whitened
+    assert "code_scale" not in _document(data)["arrays"]
+    _assert_same_model(estimator, skautoenc.load(io.BytesIO(data)), X)
+
+
+def test_a_code_scale_that_is_not_positive_is_refused(saved):
+    scale = _array(saved, "code_scale").copy()
+    scale[0] = 0.0
+    _refused(_with_array(saved, "code_scale", scale), "code scale is not positive")
+
+
+def test_a_code_scale_that_disagrees_with_whiten_is_refused(saved, whitened):
+    edit = [lambda d: d["params"].update(whiten=True), lambda d: d["params"].update(whiten=False)]
+    _refused(_with_document(saved, edit[0]), "its arrays are not those")
+    _refused(_with_document(whitened[1], edit[1]), "its arrays are not those")
+
+
+def test_format_version_2_files_load_with_whitened_codes(whitened, X):
+    """Format 2 (skautoenc 0.2) had no whiten: its codes were whitened."""
+
+    def as_version_2(document):
+        document["format_version"] = 2
+        del document["params"]["whiten"]
+
+    loaded = skautoenc.load(io.BytesIO(_with_document(whitened[1], as_version_2)))
+    assert loaded.whiten is True
+    _assert_same_model(whitened[0], loaded, X)
 
 
 def test_saving_twice_gives_identical_bytes(fitted, saved):
@@ -831,7 +870,7 @@ def test_array_that_is_not_npy_is_refused(saved, content):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (lambda d: d["params"].update(n_components=3), "shape (6, 2)"),
+        (lambda d: d["params"].update(n_components=3), "shape (3,)"),
         (lambda d: d["params"].update(hidden_layer_sizes=[9]), "shape (6, 8)"),
         (lambda d: d["params"].update(hidden_layer_sizes=[8, 8]), "its arrays are not those"),
         (lambda d: d["params"].update(hidden_layer_sizes=[]), "its arrays are not those"),
@@ -1010,12 +1049,12 @@ def test_version_1_file_is_refused_with_how_to_convert(saved, keras_file):
     [
         (lambda d: d.update(format="something.else"), "format='something.else'"),
         (lambda d: d.pop("format"), "format=None"),
-        (lambda d: d.update(format_version=3), "upgrade skautoenc"),
+        (lambda d: d.update(format_version=4), "upgrade skautoenc"),
         (lambda d: d.update(format_version="2"), "format_version='2'"),
         (lambda d: d.update(format_version=True), "format_version=True"),
         (lambda d: d.update(format_version=2.0), "format_version=2.0"),
-        (lambda d: d.pop("versions"), "keys of format version 2"),
-        (lambda d: d.update(code="import os"), "keys of format version 2"),
+        (lambda d: d.pop("versions"), "keys of format version 3"),
+        (lambda d: d.update(code="import os"), "keys of format version 3"),
         (lambda d: d.update(versions={"numpy": 2}), "versions are malformed"),
         (lambda d: d.update(versions=["numpy"]), "versions are malformed"),
         (lambda d: d.update(params=[]), "params are malformed"),

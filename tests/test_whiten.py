@@ -1,0 +1,118 @@
+"""``whiten``: the units of the codes (PCA's, whitened or not); training is the same."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+
+from skautoenc import AutoencoderTransformer
+
+# Few epochs on all rows: a trained network (no fallback), in a fraction of a second.
+FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "early_stopping": False, "random_state": 0}
+
+
+def fit(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)
+
+
+@pytest.fixture(scope="module")
+def X():
+    """Features on different scales: codes in the data's units are far from whitened."""
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(120, 3)) @ rng.normal(size=(3, 6)) * [1, 3, 10, 30, 100, 0.1]
+
+
+@pytest.fixture(scope="module")
+def trained(X):
+    return {w: fit(AutoencoderTransformer(2, whiten=w, **FAST), X) for w in (True, False)}
+
+
+@pytest.mark.parametrize("whiten", [True, False])
+def test_a_fit_that_kept_pca_transforms_as_pca(X, whiten):
+    est = fit(AutoencoderTransformer(2, whiten=whiten, hidden_layer_sizes=(), epochs=1), X)
+    pca = PCA(2, whiten=whiten).fit(X)
+    expected = pca.transform(X)
+    codes = est.transform(X)
+    assert est.fallback_to_pca_
+    np.testing.assert_allclose(codes, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        est.inverse_transform(codes), pca.inverse_transform(expected), rtol=1e-9, atol=1e-9
+    )
+
+
+def test_whiten_changes_the_units_of_the_codes_only(X, trained):
+    whitened, in_data_units = trained[True], trained[False]
+    for name, weight in whitened.weights_.items():
+        assert np.array_equal(weight, in_data_units.weights_[name]), name
+    assert np.array_equal(whitened.denoise(X), in_data_units.denoise(X))
+    # Each code is the whitened one times a constant, which gives it the spread, over
+    # the training rows (all of them here), of the PCA score it started as.
+    codes, whitened_codes = in_data_units.transform(X), whitened.transform(X)
+    ratios = codes / whitened_codes
+    np.testing.assert_allclose(ratios, np.broadcast_to(ratios[:1], ratios.shape), rtol=1e-9)
+    spread = np.sqrt(PCA(2).fit(X).explained_variance_)
+    np.testing.assert_allclose(codes.std(axis=0, ddof=1), spread, rtol=1e-6)
+    # ... which the trained network's own codes do not have (so the test can fail).
+    assert not np.allclose(whitened_codes.std(axis=0, ddof=1), 1, rtol=1e-3)
+    np.testing.assert_allclose(
+        in_data_units.inverse_transform(codes), whitened.denoise(X), rtol=1e-9, atol=1e-9
+    )
+
+
+def test_a_continuation_keeps_the_units_of_its_codes(X, trained):
+    est = pickle.loads(pickle.dumps(trained[False]))
+    before = est.transform(X)
+    est.set_params(warm_start=True, whiten=True)
+    with pytest.raises(ValueError, match=r"whiten=False.*Received: whiten=True"):
+        est.fit(X)
+    assert np.array_equal(est.transform(X), before)  # the fitted model is untouched
+    est.set_params(whiten=False)
+    fit(est, X)
+    assert not np.allclose(est.transform(X), before, rtol=1e-9)
+
+
+def test_the_keras_twins_apply_the_code_scale(X, trained):
+    est = trained[False]
+    rows = X.astype(np.float32)
+    codes = est.transform(rows)
+    encoded = est.encoder_.predict(rows, verbose=0)
+    np.testing.assert_allclose(encoded, codes, rtol=1e-5, atol=1e-5 * np.abs(codes).max())
+    decoded = est.decoder_.predict(codes, verbose=0)
+    expected = est.inverse_transform(codes)
+    np.testing.assert_allclose(decoded, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_pickles_from_before_whiten_keep_whitened_codes(X, trained):
+    est = trained[True]
+    state = est.__getstate__()
+    del state["whiten"]
+    del state["_fitted"]["code_scale"]
+    old = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    old.__setstate__(state)
+    assert old.whiten is True
+    assert np.array_equal(old.transform(X), est.transform(X))
+
+
+@pytest.mark.parametrize("method", ["transform", "inverse_transform", "denoise"])
+def test_onnx_applies_the_code_scale(X, trained, method):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+
+    import skautoenc.onnx  # noqa: F401  (registers the converter)
+
+    est = trained[False]
+    rows = X.astype(np.float64)
+    if method == "inverse_transform":
+        rows = est.transform(rows)
+    model = to_onnx(est, rows[:1], options={AutoencoderTransformer: {"method": method}})
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {session.get_inputs()[0].name: rows})
+    expected = getattr(est, method)(rows)
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
