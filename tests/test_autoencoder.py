@@ -11,21 +11,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
+from _fits import FAST, fit
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skautoenc import AutoencoderTransformer
-
-# Trained for a few epochs on all rows: no PCA fallback, so every fit is a trained network.
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
-
-
-def fit(estimator, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X)
 
 
 @pytest.fixture(scope="module")

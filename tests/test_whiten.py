@@ -1,23 +1,13 @@
 """``whiten``: the units of the codes (PCA's, whitened or not); training is the same."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
+from _fits import FAST, fit
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
-
-# Few epochs on all rows: a trained network (no fallback), in a fraction of a second.
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "early_stopping": False, "random_state": 0}
-
-
-def fit(estimator, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X)
 
 
 @pytest.fixture(scope="module")
