@@ -7,7 +7,8 @@ estimator, alone or inside a pipeline. It needs the ``onnx`` extra
 (``pip install "skautoenc[onnx]"``); ``import skautoenc`` never imports it.
 
 The graph is written from the fitted arrays (``weights_``, ``mean_``, ``scale_``,
-``output_min_``, ``output_max_``): no Keras model is built or traced. It computes
+``output_min_``, ``output_max_``, and the codes' scale unless ``whiten``): no Keras
+model is built or traced. It computes
 in the input's float type (float32 or float64), as ``transform`` does.
 
 The converter option ``method`` chooses what the graph computes: ``"transform"``
