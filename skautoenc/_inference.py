@@ -194,6 +194,11 @@ class FittedNetwork:
                 f"({network}): expected arrays of shapes {expected} and a mean of "
                 f"shape ({n},); received {found} and {np.shape(state['mean'])}."
             )
+        if code is not None and not np.all(np.isfinite(code) & (np.asarray(code) > 0)):
+            raise ValueError(
+                "The fitted state's code scale must be positive and finite (codes are "
+                f"divided by it); received {np.asarray(code)!r:.200}."
+            )
         return cls(network, state["weights"], state["mean"], state["scale"], *bounds, code)
 
     def _in(self, dtype):

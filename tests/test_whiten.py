@@ -106,3 +106,10 @@ def test_onnx_applies_the_code_scale(X, trained, method):
     (out,) = session.run(None, {session.get_inputs()[0].name: rows})
     expected = getattr(est, method)(rows)
     np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
+def test_unpickling_refuses_a_code_scale_that_is_not_positive(trained):
+    state = trained[False].__getstate__()
+    state["_fitted"] = {**state["_fitted"], "code_scale": np.array([1.0, 0.0])}
+    with pytest.raises(ValueError, match="code scale must be positive"):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
