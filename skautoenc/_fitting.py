@@ -153,7 +153,7 @@ def _code_spread(fitted: FittedNetwork, rows) -> np.ndarray:
     (1 where a code is constant: nothing to scale)."""
     count, total, squares = 0, 0.0, 0.0
     for U in rows.training_blocks():
-        Z = fitted.network_codes(U).astype(np.float64)
+        Z = fitted.standardised_codes(U).astype(np.float64)
         count, total, squares = count + len(Z), total + Z.sum(0), squares + (Z**2).sum(0)
     variance = (squares - total**2 / count) / max(count - 1, 1)
     spread = np.sqrt(np.maximum(variance, 0.0))

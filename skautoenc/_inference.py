@@ -230,30 +230,28 @@ class FittedNetwork:
 
         def block(x):
             w = self._in(x.dtype.type)
-            return self._decode_network_codes(self._network_codes(x, w), w)
+            return self._decode_unscaled(self._unscaled_codes(x, w), w)
 
         return self._blocks(X, self.network.n_features, block)
 
     def _encode_block(self, X):
         w = self._in(X.dtype.type)
-        Z = self._network_codes(X, w)
+        Z = self._unscaled_codes(X, w)
         return Z if w["__code_scale"] is None else Z * w["__code_scale"]
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
-        return self._decode_network_codes(
-            Z if w["__code_scale"] is None else Z / w["__code_scale"], w
-        )
+        return self._decode_unscaled(Z if w["__code_scale"] is None else Z / w["__code_scale"], w)
 
-    def network_codes(self, U: np.ndarray) -> np.ndarray:
+    def standardised_codes(self, U: np.ndarray) -> np.ndarray:
         """The network's codes of standardised rows ``U`` (``code_scale`` not applied)."""
         return _run(self._encoder, U, self._in(U.dtype.type))
 
-    def _network_codes(self, X, w):
+    def _unscaled_codes(self, X, w):
         """The codes as the network computes them (``code_scale`` not applied)."""
         return _run(self._encoder, (X - w["__mean"]) / w["__scale"], w)
 
-    def _decode_network_codes(self, Z, w):
+    def _decode_unscaled(self, Z, w):
         u = _run(self._decoder, Z, w)
         u *= w["__scale"]
         u += w["__mean"]
