@@ -236,8 +236,10 @@ class FittedNetwork:
 
     def _encode_block(self, X):
         w = self._in(X.dtype.type)
-        Z = self._unscaled_codes(X, w)
-        return Z if w["__code_scale"] is None else Z * w["__code_scale"]
+        Z = self._unscaled_codes(X, w)  # a new array: scaled in place
+        if w["__code_scale"] is not None:
+            Z *= w["__code_scale"]
+        return Z
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
