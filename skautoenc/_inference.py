@@ -194,7 +194,7 @@ class FittedNetwork:
                 f"({network}): expected arrays of shapes {expected} and a mean of "
                 f"shape ({n},); received {found} and {np.shape(state['mean'])}."
             )
-        if code is not None and not np.all(np.isfinite(code) & (np.asarray(code) > 0)):
+        if code is not None and not valid_code_scale(code):
             raise ValueError(
                 "The fitted state's code scale must be positive and finite (codes are "
                 f"divided by it); received {np.asarray(code)!r:.200}."
@@ -297,6 +297,13 @@ class FittedNetwork:
                 "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
             )
         return out
+
+
+def valid_code_scale(code) -> bool:
+    """Whether ``code`` can scale codes: every entry finite and positive (decoding
+    divides by it). Unpickling and ``load`` both refuse any other."""
+    code = np.asarray(code)
+    return bool(np.all(np.isfinite(code) & (code > 0)))
 
 
 def _builder_layer(fields: dict) -> Layer:

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._archive import ArchiveReader, UnsafeFileError, open_archive, write_archive
 from ._autoencoder import AutoencoderTransformer
 from ._config_check import least_weights
+from ._inference import valid_code_scale
 from ._keras_network import KerasNetwork
 from ._state import (
     BOUND_ARRAYS,
@@ -255,7 +256,7 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
         arrays[name] = reader.read_array(
             members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS
         )
-    if CODE_SCALE in arrays and not np.all(arrays[CODE_SCALE] > 0):
+    if CODE_SCALE in arrays and not valid_code_scale(arrays[CODE_SCALE]):
         reader.refuse("its code scale is not positive.", f"{CODE_SCALE} > 0", "a scale <= 0")
     low, mean, high = arrays["output_min_"], arrays["mean_"], arrays["output_max_"]
     if np.any(low > mean) or np.any(mean > high):  # bounds of the data hold its mean
