@@ -39,7 +39,10 @@ Between the two, unless ``--no-epoch-cost``: the cost of one epoch on the digits
 difference of 40- and 10-epoch fits divided by 30 (medians of
 ``--epoch-repeats``), next to its arithmetic at GEMM speed, and a least-squares
 split of an epoch into a part for the rows and a part per optimizer step: what
-bounds a fit, its arithmetic or the backend's overhead per step.
+bounds a fit, its arithmetic or the backend's overhead per step. Then what the
+training noise costs an epoch at batch 128: no noise, the default noise drawn as
+the library draws it (inverse transform), and drawn by ``keras.random.normal``
+(Box-Muller on TensorFlow), alternated, medians of ``--epoch-repeats``.
 
 Run: ``python benchmarks/bench_fit.py [--repeats 5] [--no-seed-model]
 [--no-epoch-cost] [--quick] [--backend jax]``. ``--quick``: 2 repeats. Timings on
@@ -172,12 +175,13 @@ def default_fit_section(args, gemm_before):
 EPOCH_BATCHES = (32, 128, 512, 1797)
 
 
-def epoch_seconds(X, batch_size, repeats):
+def epoch_seconds(X, batch_size, repeats, **options):
     """One epoch's seconds: the difference of 40- and 10-epoch fits (medians), / 30,
     which leaves out what a fit pays once (statistics, PCA start, reading weights)."""
     medians = {}
     for epochs in (10, 40):
         params = {
+            **options,
             "batch_size": batch_size,
             "epochs": epochs,
             "early_stopping": False,
@@ -218,6 +222,37 @@ def epoch_cost_section(args, gemm):
         f"least squares: an epoch = {rows_part * 1e3:.2f} ms for the rows + "
         f"{per_step * 1e3:.3f} ms per optimizer step (the floor: arithmetic at GEMM speed)"
     )
+
+
+def noise_cost_section(args):
+    """What the training noise costs an epoch, drawn as the library draws it (inverse
+    transform, ``Trainer.standard_normal``) and as ``keras.random.normal`` draws it."""
+    from skautoenc import _trainers
+    from skautoenc._trainer_base import Trainer
+
+    X = load_digits().data
+    library_draws = Trainer.standard_normal
+
+    def keras_normal(self, shape):
+        return self.keras.random.normal(shape, seed=self.seed_generator)
+
+    variants = {
+        "noise=None": ({"noise": None}, library_draws),
+        "default noise, inverse transform": ({}, library_draws),
+        "default noise, keras.random.normal": ({}, keras_normal),
+    }
+    times = {name: [] for name in variants}
+    for _ in range(args.epoch_repeats):  # alternated: a busy moment hits every variant
+        for name, (options, draws) in variants.items():
+            Trainer.standard_normal = draws
+            _trainers._cache.clear()  # a new compiled function for these draws
+            times[name].append(epoch_seconds(X, 128, 1, **options)[0])
+    Trainer.standard_normal = library_draws
+    _trainers._cache.clear()
+    print(f"\none epoch on digits {X.shape} at batch 128: the training noise's cost")
+    base = float(np.median(times["noise=None"]))
+    for name, seconds in times.items():
+        print(f"  {name:<36}{np.median(seconds) * 1e3:>7.2f} ms  {np.median(seconds) / base:.2f}x")
 
 
 # ------------------------------------------------------------- seed model
@@ -321,6 +356,7 @@ def main():
     gemm = default_fit_section(args, gemm_before)
     if not args.no_epoch_cost:
         epoch_cost_section(args, gemm)
+        noise_cost_section(args)
     if not args.no_seed_model:
         seed_model_section(args, keras, gemm)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
