@@ -16,6 +16,7 @@ from ._keras import import_keras
 from ._network import code_scale, initial_weights, spectrum
 from ._rows import InMemoryRows, StreamedRows, is_streamed, standardize, summarize
 from ._threads import one_blas_thread
+from ._trainer_base import compiled_network
 from ._trainers import Recipe, active_distribution
 from ._training import Settings, train
 from ._validation import check_training_params, network_for, structure, validate_rows
@@ -82,7 +83,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         same_optimizer = previous is not None and est._optimizer_name == est.optimizer
         settings = Settings(
             recipe=Recipe(
-                network,
+                compiled_network(network, callbacks=est.callbacks),
                 est.optimizer,
                 est.loss,
                 "gaussian" if est.noise == "auto" else est.noise,

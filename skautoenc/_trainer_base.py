@@ -7,6 +7,7 @@ moving weights and optimizer state in and out. The backend-specific loops subcla
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,8 @@ class Recipe:
 
     Not the batch size: a fit sets it (``Trainer.reset``). It is capped at the
     training rows, which differ from fold to fold on small data, and a compiled
-    function per fold would cost more than the folds' training.
+    function per fold would cost more than the folds' training. Nor, within a
+    step of ``CODE_STEP``, the number of codes: see ``compiled_network``.
     """
 
     network: Network
@@ -35,8 +37,36 @@ class Recipe:
     dtype_policy: str = "float32"
 
 
+# Compiled trainers are built for code widths in steps of this many codes.
+CODE_STEP = 8
+
+
+def compiled_network(network: Network, *, callbacks) -> Network:
+    """The network a fit's trainer is compiled for: ``network`` with its codes padded
+    to a multiple of ``CODE_STEP``, so that a search over ``n_components`` (2, 4, 8)
+    traces one training function instead of one per value.
+
+    The padded codes change nothing but the arrays' sizes: their weights start at
+    zero, so the codes are zero and every decoder weight that reads them is too;
+    their gradients are then exactly zero, and each optimizer offered
+    (``_params.OPTIMIZERS``) updates element by element, so they stay zero and the
+    other weights train as without them. ``Trainer`` pads what goes in and cuts
+    what comes out. Not padded: a builder's network (its layers are the user's)
+    and a fit with callbacks (they are handed the Keras model).
+    """
+    if network.builder_layers or callbacks:
+        return network
+    padded = -(-network.n_components // CODE_STEP) * CODE_STEP
+    return dataclasses.replace(network, n_components=padded)
+
+
 class Trainer:
-    """A Keras model, its optimizer and compiled epoch function for one recipe."""
+    """A Keras model, its optimizer and compiled epoch function for one recipe.
+
+    The model may have more codes than the fit's network (``compiled_network``):
+    ``reset`` and ``set_weights`` take the fit's arrays and pad them with zeros;
+    ``weights`` and ``optimizer_variables`` cut them back to the fit's shapes.
+    """
 
     def __init__(self, recipe: Recipe):
         from ._keras import import_keras
@@ -60,6 +90,7 @@ class Trainer:
         self.optimizer = optimizer_class(name=recipe.optimizer)
         self.optimizer.build(self.model.trainable_variables)
         self.fresh_optimizer = self._read(self.optimizer.variables)
+        self._optimizer_shapes_by_weights: dict = {}
         self.seed_generator = keras.random.SeedGenerator(0)
         self._compile()
 
@@ -123,14 +154,15 @@ class Trainer:
         returns it; it must be that of this optimizer on this network.
         """
         self.batch_size = int(batch_size)
+        self.shapes = {name: tuple(np.shape(value)) for name, value in weights.items()}
         Trainer.set_weights(self, weights)  # the variables only: subclasses sync after
         values = self.fresh_optimizer
         if optimizer_state is not None:
             names = [v.path for v in self.optimizer.variables]
             found = [name for name, _ in optimizer_state]
             if found != names or any(
-                tuple(np.shape(value)) != tuple(v.shape)
-                for (_, value), v in zip(optimizer_state, self.optimizer.variables, strict=True)
+                tuple(np.shape(value)) != shape
+                for (_, value), shape in zip(optimizer_state, self._optimizer_shapes(), strict=True)
             ):
                 raise ValueError(
                     "The optimizer state to continue from is not that of a "
@@ -139,24 +171,48 @@ class Trainer:
                 )
             values = [value for _, value in optimizer_state]
         for variable, value in zip(self.optimizer.variables, values, strict=True):
-            variable.assign(value)
+            variable.assign(_padded(value, variable.shape))
         self.optimizer.learning_rate = learning_rate
         for i, state in enumerate([self.seed_generator.state, *self.random_states]):
             state.assign(np.array([seed, i], dtype=state.dtype))
 
     def set_weights(self, weights):
         for name, variable in zip(self.names, self.model.weights, strict=True):
-            variable.assign(weights[name])
+            variable.assign(_padded(weights[name], variable.shape))
 
     def set_learning_rate(self, value):
         self.optimizer.learning_rate = value
 
     def weights(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.names, self._read(self.model.weights), strict=True))
+        values = zip(self.names, self._read(self.model.weights), strict=True)
+        return {name: _cut(value, self.shapes[name]) for name, value in values}
 
     def optimizer_variables(self) -> list[tuple[str, np.ndarray]]:
         names = [v.path for v in self.optimizer.variables]
-        return list(zip(names, self._read(self.optimizer.variables), strict=True))
+        values = map(_cut, self._read(self.optimizer.variables), self._optimizer_shapes())
+        return list(zip(names, values, strict=True))
+
+    def _optimizer_shapes(self) -> list[tuple[int, ...]]:
+        """The shapes of the optimizer's variables for the fit's weights (``reset``).
+
+        Read off the same optimizer built on stand-ins of the fit's shapes: each
+        optimizer lays out its own variables, and this asks none of them how.
+        """
+        shape_of = {
+            id(v): self.shapes[name] for name, v in zip(self.names, self.model.weights, strict=True)
+        }
+        if all(shape_of[id(v)] == tuple(v.shape) for v in self.model.weights):  # not padded
+            return [tuple(v.shape) for v in self.optimizer.variables]
+        key = tuple(shape_of[id(v)] for v in self.model.weights)
+        if key not in self._optimizer_shapes_by_weights:
+            stand_ins = [
+                self.keras.Variable(np.zeros(shape_of[id(v)], np.float32))
+                for v in self.model.trainable_variables
+            ]
+            optimizer = type(self.optimizer)(name=self.recipe.optimizer)
+            optimizer.build(stand_ins)
+            self._optimizer_shapes_by_weights[key] = [tuple(v.shape) for v in optimizer.variables]
+        return self._optimizer_shapes_by_weights[key]
 
     def sync(self):
         """Make ``self.model``'s variables current (for callbacks); a no-op when stateful."""
@@ -172,6 +228,22 @@ class Trainer:
     def evaluate(self, U, frame) -> np.ndarray:
         """Per-row loss of the current weights on ``U``, without corruption."""
         raise NotImplementedError
+
+
+def _padded(value, shape) -> np.ndarray:
+    """``value`` in a zero array of ``shape`` (at least as large on every axis)."""
+    value = np.asarray(value)
+    shape = tuple(shape)
+    if value.shape == shape:
+        return value
+    return np.pad(value, [(0, size - n) for n, size in zip(value.shape, shape, strict=True)])
+
+
+def _cut(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The leading ``shape`` block of ``value`` (undoes ``_padded``)."""
+    if value.shape == shape:
+        return value
+    return np.ascontiguousarray(value[tuple(slice(0, n) for n in shape)])
 
 
 def scope(distribution):

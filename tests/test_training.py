@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from skautoenc import AutoencoderTransformer, _trainers
 from skautoenc._fitting import AUTO_NOISE_FRACTION
 from skautoenc._keras import _filtered_stderr
+from skautoenc._trainer_base import CODE_STEP, compiled_network
 from skautoenc._training import _significantly_better
 
 FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
@@ -358,11 +359,17 @@ def test_divergence_keeps_the_best_weights_and_warns(X):
 
 
 # ------------------------------------------------------------ the trainers
+def last_trainer(est):
+    """The compiled trainer of the last fit (``est``, fitted without callbacks): the
+    cache keeps its most recently used entry last."""
+    recipe, trainer = next(reversed(_trainers._cache.items()))
+    assert recipe.network == compiled_network(est._fitted.network, callbacks=None)
+    return trainer
+
+
 def test_fits_of_one_structure_share_one_compiled_trainer(X):
-    fit(AutoencoderTransformer(2, **FAST), X)
-    trainer = next(t for r, t in _trainers._cache.items() if r.network.n_components == 2)
-    fit(AutoencoderTransformer(2, **{**FAST, "random_state": 5}), X)
-    again = next(t for r, t in _trainers._cache.items() if r.network.n_components == 2)
+    trainer = last_trainer(fit(AutoencoderTransformer(2, **FAST), X))
+    again = last_trainer(fit(AutoencoderTransformer(2, **{**FAST, "random_state": 5}), X))
     assert again is trainer
     for width in range(1, _trainers._MAX_CACHED + 2):
         fit(AutoencoderTransformer(1, **{**FAST, "hidden_layer_sizes": (width,), "epochs": 1}), X)
@@ -375,18 +382,45 @@ def test_batch_sizes_share_one_compiled_trainer_and_each_fit_uses_its_own(X):
 
     def weights(batch_size):
         est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": batch_size}), X)
-        trainers = [t for r, t in _trainers._cache.items() if r.network == est._fitted.network]
-        return est._fitted.weights, trainers
+        return est._fitted.weights, last_trainer(est)
 
-    first, trainers = weights(16)
-    other, trainers_after = weights(32)
+    first, trainer = weights(16)
+    other, trainer_after = weights(32)
     again, _ = weights(16)
-    assert len(trainers) == 1
-    assert trainers_after == trainers
+    assert trainer_after is trainer
     name = "decoder_linear.kernel"
     assert not np.allclose(first[name], other[name], rtol=1e-3)
     for key in first:  # float32 training: equal to float32 rounding
         np.testing.assert_allclose(again[key], first[key], rtol=1e-5, atol=1e-6)
+
+
+def test_code_widths_share_one_compiled_trainer_and_train_as_without_padding(X):
+    """n_components 2 and 3 train in one compiled trainer, its codes padded to
+    CODE_STEP; the padding changes nothing: its weights stay exactly zero, and a
+    fit with a callback (handed the unpadded model) trains the same weights and
+    optimizer state to float32 rounding."""
+    from skautoenc._keras import import_keras
+
+    two = fit(AutoencoderTransformer(2, **FAST), X)
+    trainer = last_trainer(two)
+    three = fit(AutoencoderTransformer(3, **FAST), X)
+    assert last_trainer(three) is trainer
+    assert trainer.recipe.network.n_components == CODE_STEP
+    for name, value in zip(trainer.names, trainer._read(trainer.model.weights), strict=True):
+        outside = np.ones(value.shape, bool)
+        outside[tuple(slice(0, n) for n in three.weights_[name].shape)] = False
+        assert not value[outside].any(), name
+
+    callback = import_keras().callbacks.Callback()
+    unpadded = fit(AutoencoderTransformer(2, **FAST, callbacks=[callback]), X)
+    assert two.weights_.keys() == unpadded.weights_.keys()
+    for name, value in unpadded.weights_.items():
+        assert two.weights_[name].shape == value.shape == two._fitted.network.weight_shapes()[name]
+        np.testing.assert_allclose(two.weights_[name], value, rtol=1e-4, atol=1e-5)
+    assert [n for n, _ in two._optimizer_state] == [n for n, _ in unpadded._optimizer_state]
+    states = zip(two._optimizer_state, unpadded._optimizer_state, strict=True)
+    for (_, padded), (_, value) in states:
+        np.testing.assert_allclose(padded, value, rtol=1e-4, atol=1e-6)
 
 
 def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
