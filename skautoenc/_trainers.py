@@ -26,7 +26,8 @@ from ._trainer_base import Recipe, Trainer, frame32
 _MAX_CACHED = 8
 _cache: collections.OrderedDict = collections.OrderedDict()
 _cache_lock = threading.Lock()
-# JAX: batches per compiled call (one trace for a full chunk, one for single steps).
+# JAX: batches per compiled call. A shorter chunk is padded with empty batches that
+# the loop does not run, so one compiled function serves every count.
 _JAX_STEPS_PER_CALL = 16
 
 
@@ -215,7 +216,7 @@ class _JaxTrainer(Trainer):
 
         gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
 
-        def steps(state, batches, frame, level):
+        def steps(state, batches, n_steps, frame, level):
             def step(i, carry):
                 trainable, non_trainable, optimizer_vars, seed, total = carry
                 u = batches[i]
@@ -230,7 +231,7 @@ class _JaxTrainer(Trainer):
                 )
                 return trainable, non_trainable, optimizer_vars, seed, total + loss
 
-            *state, total = jax.lax.fori_loop(0, batches.shape[0], step, (*state, 0.0))
+            *state, total = jax.lax.fori_loop(0, n_steps, step, (*state, 0.0))
             return tuple(state), total
 
         self._steps = jax.jit(steps)
@@ -307,13 +308,13 @@ class _JaxTrainer(Trainer):
         args = (frame32(frame), np.float32(level))
         for start in range(0, n_batches, _JAX_STEPS_PER_CALL):
             chunk = batches[start : start + _JAX_STEPS_PER_CALL]
-            if len(chunk) < _JAX_STEPS_PER_CALL:  # one step at a time: one more trace only
-                for batch in chunk:
-                    state, loss = self._steps(state, self._distribute(batch[None], 1), *args)
-                    total += float(loss)
-            else:
-                state, loss = self._steps(state, self._distribute(chunk, 1), *args)
-                total += float(loss)
+            n_steps = len(chunk)
+            if n_steps < _JAX_STEPS_PER_CALL:  # padded: one compiled shape for every count
+                padding = np.zeros((_JAX_STEPS_PER_CALL - n_steps, *chunk.shape[1:]), chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            chunk = self._distribute(chunk, 1)
+            state, loss = self._steps(state, chunk, np.int32(n_steps), *args)
+            total += float(loss)
         self.state = state
         rows = None if U_val is None else self.evaluate(U_val, frame)
         return total / max(n_batches, 1), rows

@@ -423,6 +423,29 @@ def test_code_widths_share_one_compiled_trainer_and_train_as_without_padding(X):
         np.testing.assert_allclose(padded, value, rtol=1e-4, atol=1e-6)
 
 
+def test_an_epoch_runs_exactly_its_batches_however_the_calls_split_them(X):
+    """One epoch over 3 batches trains as an epoch over 2 and one over 1 (the seed
+    stream goes on); on JAX a short chunk is padded to one compiled shape, and its
+    padding must not be trained on."""
+    est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": 16}), X)
+    trainer = last_trainer(est)
+    U = np.random.RandomState(1).normal(size=(48, X.shape[1])).astype(np.float32)
+    n = X.shape[1]
+    frame = (np.zeros(n), 1.0, np.full(n, -np.inf), np.full(n, np.inf))
+
+    def train(*parts):
+        trainer.reset(est._fitted.weights, None, 1e-2, 0, 16)
+        for part in parts:
+            trainer.train_epoch(part, frame, 0.1)
+        return trainer.weights()
+
+    whole, split = train(U), train(U[:32], U[32:])
+    name = "decoder_linear.kernel"
+    assert not np.allclose(whole[name], est._fitted.weights[name], atol=1e-4)
+    for key, value in whole.items():  # float32 training: equal to its rounding
+        np.testing.assert_allclose(split[key], value, rtol=1e-5, atol=1e-6)
+
+
 def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
     with _filtered_stderr():
         os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
