@@ -184,8 +184,12 @@ class Trainer:
         self.optimizer.learning_rate = value
 
     def weights(self) -> dict[str, np.ndarray]:
-        values = zip(self.names, self._read(self.model.weights), strict=True)
+        values = zip(self.names, self._weight_values(), strict=True)
         return {name: _cut(value, self.shapes[name]) for name, value in values}
+
+    def _weight_values(self) -> list[np.ndarray]:
+        """The current values of ``self.model.weights``, in that order."""
+        return self._read(self.model.weights)
 
     def optimizer_variables(self) -> list[tuple[str, np.ndarray]]:
         names = [v.path for v in self.optimizer.variables]

@@ -247,6 +247,9 @@ class _JaxTrainer(Trainer):
         self._pull()
 
     def set_weights(self, weights):
+        # The weights only: the optimizer state and the seed stream go on, as on the
+        # other backends (the variables hold them only once synced).
+        self.sync()
         super().set_weights(weights)
         self._pull()
 
@@ -274,9 +277,13 @@ class _JaxTrainer(Trainer):
             for variable, value in zip(group, values, strict=True):
                 variable.assign(value)
 
-    def weights(self):
-        self.sync()
-        return super().weights()
+    def _weight_values(self):
+        # Read off the state without assigning it to the variables first (``sync``):
+        # a fit reads its weights at every improvement.
+        trainable, non_trainable = self.state[:2]
+        variables = [*self.model.trainable_variables, *self.model.non_trainable_variables]
+        values = dict(zip(map(id, variables), [*trainable, *non_trainable], strict=True))
+        return [np.array(values[id(v)]) for v in self.model.weights]
 
     def optimizer_variables(self):
         self.sync()

@@ -446,6 +446,30 @@ def test_an_epoch_runs_exactly_its_batches_however_the_calls_split_them(X):
         np.testing.assert_allclose(split[key], value, rtol=1e-5, atol=1e-6)
 
 
+def test_setting_the_weights_leaves_the_optimizer_state_and_the_noise_going(X):
+    """Restoring weights (as a learning-rate drop restores the best ones) sets the
+    weights only: setting the current weights back changes nothing that follows."""
+    est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": 16}), X)
+    trainer = last_trainer(est)
+    U = np.random.RandomState(1).normal(size=(48, X.shape[1])).astype(np.float32)
+    n = X.shape[1]
+    frame = (np.zeros(n), 1.0, np.full(n, -np.inf), np.full(n, np.inf))
+
+    def train(set_back):
+        trainer.reset(est._fitted.weights, None, 1e-2, 0, 16)
+        trainer.train_epoch(U, frame, 0.1)
+        if set_back:
+            trainer.set_weights(trainer.weights())
+        trainer.train_epoch(U, frame, 0.1)
+        return trainer.weights(), trainer.optimizer_variables()
+
+    (weights, state), (weights_again, state_again) = train(False), train(True)
+    for key, value in weights.items():
+        np.testing.assert_allclose(weights_again[key], value, rtol=1e-5, atol=1e-6)
+    for (_, value), (_, again) in zip(state, state_again, strict=True):
+        np.testing.assert_allclose(again, value, rtol=1e-5, atol=1e-6)
+
+
 def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
     with _filtered_stderr():
         os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
