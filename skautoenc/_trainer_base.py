@@ -7,8 +7,7 @@ moving weights and optimizer state in and out. The backend-specific loops subcla
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,7 +56,7 @@ def compiled_network(network: Network, *, callbacks) -> Network:
     if network.builder_layers or callbacks:
         return network
     padded = -(-network.n_components // CODE_STEP) * CODE_STEP
-    return dataclasses.replace(network, n_components=padded)
+    return replace(network, n_components=padded)
 
 
 class Trainer:
@@ -171,14 +170,14 @@ class Trainer:
                 )
             values = [value for _, value in optimizer_state]
         for variable, value in zip(self.optimizer.variables, values, strict=True):
-            variable.assign(_padded(value, variable.shape))
+            variable.assign(zero_padded(value, variable.shape))
         self.optimizer.learning_rate = learning_rate
         for i, state in enumerate([self.seed_generator.state, *self.random_states]):
             state.assign(np.array([seed, i], dtype=state.dtype))
 
     def set_weights(self, weights):
         for name, variable in zip(self.names, self.model.weights, strict=True):
-            variable.assign(_padded(weights[name], variable.shape))
+            variable.assign(zero_padded(weights[name], variable.shape))
 
     def set_learning_rate(self, value):
         self.optimizer.learning_rate = value
@@ -234,8 +233,9 @@ class Trainer:
         raise NotImplementedError
 
 
-def _padded(value, shape) -> np.ndarray:
-    """``value`` in a zero array of ``shape`` (at least as large on every axis)."""
+def zero_padded(value, shape) -> np.ndarray:
+    """``value`` at the start of a zero array of ``shape`` (as large or larger on
+    every axis)."""
     value = np.asarray(value)
     shape = tuple(shape)
     if value.shape == shape:
@@ -244,7 +244,7 @@ def _padded(value, shape) -> np.ndarray:
 
 
 def _cut(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The leading ``shape`` block of ``value`` (undoes ``_padded``)."""
+    """The leading ``shape`` block of ``value`` (undoes ``zero_padded``)."""
     if value.shape == shape:
         return value
     return np.ascontiguousarray(value[tuple(slice(0, n) for n in shape)])

@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from ._trainer_base import Recipe, Trainer, frame32
+from ._trainer_base import Recipe, Trainer, frame32, zero_padded
 
 # Trainers kept per process: a grid search over a few sizes reuses them; older
 # ones are dropped so that a long-lived process does not grow without bound.
@@ -316,9 +316,8 @@ class _JaxTrainer(Trainer):
         for start in range(0, n_batches, _JAX_STEPS_PER_CALL):
             chunk = batches[start : start + _JAX_STEPS_PER_CALL]
             n_steps = len(chunk)
-            if n_steps < _JAX_STEPS_PER_CALL:  # padded: one compiled shape for every count
-                padding = np.zeros((_JAX_STEPS_PER_CALL - n_steps, *chunk.shape[1:]), chunk.dtype)
-                chunk = np.concatenate([chunk, padding])
+            # Padded: one compiled shape for every count.
+            chunk = zero_padded(chunk, (_JAX_STEPS_PER_CALL, *chunk.shape[1:]))
             chunk = self._distribute(chunk, 1)
             state, loss = self._steps(state, chunk, np.int32(n_steps), *args)
             total += float(loss)
@@ -330,7 +329,7 @@ class _JaxTrainer(Trainer):
         # Padded to a multiple of the batch size: a few traces serve every size.
         n_rows = U.shape[0]
         padded = -(-n_rows // self.batch_size) * self.batch_size
-        U = np.concatenate([U, np.zeros((padded - n_rows, U.shape[1]), U.dtype)])
+        U = zero_padded(U, (padded, U.shape[1]))
         trainable, non_trainable, _, _ = self.state
         U = self._distribute(U, batch_axis=0)
         rows = self._evaluate(trainable, non_trainable, U, frame32(frame))
@@ -362,7 +361,7 @@ def compiled_call(model):
         def call(x):
             rows = len(x)
             padded = 1 << max(rows - 1, 0).bit_length()
-            x = np.concatenate([x, np.zeros((padded - rows, n_in), x.dtype)])
+            x = zero_padded(x, (padded, n_in))
             return np.asarray(jitted(*values, x))[:rows]
 
         return call
