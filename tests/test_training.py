@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -423,44 +424,56 @@ def test_code_widths_share_one_compiled_trainer_and_train_as_without_padding(X):
         np.testing.assert_allclose(padded, value, rtol=1e-4, atol=1e-6)
 
 
-def test_an_epoch_runs_exactly_its_batches_however_the_calls_split_them(X):
-    """One epoch over 3 batches trains as an epoch over 2 and one over 1 (the seed
-    stream goes on); on JAX a short chunk is padded to one compiled shape, and its
-    padding must not be trained on."""
+@pytest.fixture
+def stepping(X):
+    """A compiled trainer driven by hand from a fitted start: ``restart()`` resets it
+    (same seed), ``epoch(rows)`` trains one epoch on 48 fixed rows (3 batches of 16)
+    or on ``rows``."""
     est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": 16}), X)
-    trainer = last_trainer(est)
+    trainer, start = last_trainer(est), est._fitted.weights
     U = np.random.RandomState(1).normal(size=(48, X.shape[1])).astype(np.float32)
     n = X.shape[1]
     frame = (np.zeros(n), 1.0, np.full(n, -np.inf), np.full(n, np.inf))
 
-    def train(*parts):
-        trainer.reset(est._fitted.weights, None, 1e-2, 0, 16)
-        for part in parts:
-            trainer.train_epoch(part, frame, 0.1)
-        return trainer.weights()
+    def restart():
+        trainer.reset(start, None, 1e-2, 0, 16)
 
+    def epoch(rows=U):
+        trainer.train_epoch(rows, frame, 0.1)
+
+    return SimpleNamespace(trainer=trainer, start=start, U=U, restart=restart, epoch=epoch)
+
+
+def test_an_epoch_runs_exactly_its_batches_however_the_calls_split_them(stepping):
+    """One epoch over 3 batches trains as an epoch over 2 and one over 1 (the seed
+    stream goes on); on JAX a short chunk is padded to one compiled shape, and its
+    padding must not be trained on."""
+
+    def train(*parts):
+        stepping.restart()
+        for part in parts:
+            stepping.epoch(part)
+        return stepping.trainer.weights()
+
+    U = stepping.U
     whole, split = train(U), train(U[:32], U[32:])
     name = "decoder_linear.kernel"
-    assert not np.allclose(whole[name], est._fitted.weights[name], atol=1e-4)
+    assert not np.allclose(whole[name], stepping.start[name], atol=1e-4)
     for key, value in whole.items():  # float32 training: equal to its rounding
         np.testing.assert_allclose(split[key], value, rtol=1e-5, atol=1e-6)
 
 
-def test_setting_the_weights_leaves_the_optimizer_state_and_the_noise_going(X):
+def test_setting_the_weights_leaves_the_optimizer_state_and_the_noise_going(stepping):
     """Restoring weights (as a learning-rate drop restores the best ones) sets the
     weights only: setting the current weights back changes nothing that follows."""
-    est = fit(AutoencoderTransformer(2, **{**FAST, "batch_size": 16}), X)
-    trainer = last_trainer(est)
-    U = np.random.RandomState(1).normal(size=(48, X.shape[1])).astype(np.float32)
-    n = X.shape[1]
-    frame = (np.zeros(n), 1.0, np.full(n, -np.inf), np.full(n, np.inf))
+    trainer = stepping.trainer
 
     def train(set_back):
-        trainer.reset(est._fitted.weights, None, 1e-2, 0, 16)
-        trainer.train_epoch(U, frame, 0.1)
+        stepping.restart()
+        stepping.epoch()
         if set_back:
             trainer.set_weights(trainer.weights())
-        trainer.train_epoch(U, frame, 0.1)
+        stepping.epoch()
         return trainer.weights(), trainer.optimizer_variables()
 
     (weights, state), (weights_again, state_again) = train(False), train(True)
