@@ -133,8 +133,9 @@ class Trainer:
         uniform on (-1, 1), the way ``jax.random.normal`` draws them.
 
         Why not ``keras.random.normal``: on TensorFlow it is Box-Muller, whose CPU
-        kernel costs a small epoch more than ``erfinv`` does (``bench_fit.py``
-        prints both); on JAX the two give the same numbers.
+        kernel costs a small epoch as much as ``erfinv`` or more (``bench_fit.py``
+        prints both; the difference varies from run to run); on JAX the two give
+        the same numbers, so the backends share one way of drawing.
         """
         keras = self.keras
         above_minus_one = float(np.nextafter(np.float32(-1), np.float32(0)))  # erfinv(-1) = -inf
