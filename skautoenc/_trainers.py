@@ -289,6 +289,11 @@ class _JaxTrainer(Trainer):
         self.sync()
         return super().optimizer_variables()
 
+    def _read(self, variables):
+        # The JAX arrays themselves: Keras' Variable.numpy() goes through its own
+        # __array__, which NumPy 2 warns about (no ``copy`` keyword).
+        return [np.array(v.value) for v in variables]
+
     def _distribute(self, array, batch_axis):
         """``array`` split over the distribution's devices along ``batch_axis``."""
         distribution = self.recipe.distribution
