@@ -59,6 +59,7 @@ class FittedNetworkMixin:
                 fitted.lower,
                 fitted.upper,
                 fitted.code_scale,
+                fitted.code_mean,
             )
             views = self.__dict__["_keras_views"] = (fitted, models)
         return views[1]

@@ -115,16 +115,22 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     weights = start if kept_start else result.weights
     # PCA itself (the start, kept by a first fit) is unbounded, as the reference it is.
     bounds = () if kept_start and previous is None else (lower, upper)
+    code_mean = None  # PCA's scores (the start's codes) are centred already
     if previous is not None:  # a continuation keeps the units of the codes it continues
-        codes = previous.code_scale
+        codes, code_mean = previous.code_scale, previous.code_mean
     else:
         codes = code_scale(eigen, network.n_components, scale, est.whiten)
         if codes is not None and not kept_start:
-            # The trained network's codes spread wider than the start's: each is
-            # scaled to the spread of the PCA score it started as.
+            # The trained network's codes spread wider than the start's, and off
+            # centre: each is scaled to the spread of the PCA score it started as,
+            # and centred as that score is.
             unscaled = FittedNetwork(network, weights, mean, scale, *bounds)
-            codes = codes / _code_spread(unscaled, rows)
-    fitted = FittedNetwork(network, weights, mean, scale, *bounds, code_scale=codes)
+            centre, spread = _code_moments(unscaled, rows)
+            codes = codes / spread
+            code_mean = centre * codes
+    fitted = FittedNetwork(
+        network, weights, mean, scale, *bounds, code_scale=codes, code_mean=code_mean
+    )
     state = {
         **features,
         "mean_": mean,
@@ -149,16 +155,17 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     return state
 
 
-def _code_spread(fitted: FittedNetwork, rows) -> np.ndarray:
-    """The standard deviation of each of the network's codes over the training rows
-    (1 where a code is constant: nothing to scale)."""
+def _code_moments(fitted: FittedNetwork, rows) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation of each of the network's codes over the
+    training rows (a standard deviation of 1 where a code is constant: nothing to
+    scale)."""
     count, total, squares = 0, 0.0, 0.0
     for U in rows.training_blocks():
         Z = fitted.standardised_codes(U).astype(np.float64)
         count, total, squares = count + len(Z), total + Z.sum(0), squares + (Z**2).sum(0)
     variance = (squares - total**2 / count) / max(count - 1, 1)
     spread = np.sqrt(np.maximum(variance, 0.0))
-    return np.where(spread > 1e-12 * max(spread.max(), 1.0), spread, 1.0)
+    return total / count, np.where(spread > 1e-12 * max(spread.max(), 1.0), spread, 1.0)
 
 
 def _frame(mean, scale, lower=None, upper=None) -> tuple:

@@ -108,6 +108,10 @@ class FittedNetwork:
         The network's codes are multiplied by it on their way out, divided on
         their way in (``_network.code_scale``); None: the codes are the network's
         own, whitened (``whiten=True``).
+    code_mean : ndarray of shape (n_components,) or None, default=None
+        With ``code_scale``: subtracted from the scaled codes on their way out,
+        added on their way in, so that the codes of the training rows are centred,
+        as PCA's scores are. None: zeros.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class FittedNetwork:
         lower=None,
         upper=None,
         code_scale=None,
+        code_mean=None,
     ):
         self.network = network
         self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
@@ -129,6 +134,10 @@ class FittedNetwork:
         self.upper = np.full(n, np.inf) if upper is None else np.asarray(upper, np.float64)
         self._bounded = bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
         self.code_scale = None if code_scale is None else np.asarray(code_scale, np.float64)
+        self.code_mean = None
+        if code_scale is not None:
+            zeros = np.zeros(network.n_components)
+            self.code_mean = zeros if code_mean is None else np.asarray(code_mean, np.float64)
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
         # What a pass does, worked out once: transform's hot path only multiplies.
@@ -161,6 +170,7 @@ class FittedNetwork:
             "lower": self.lower,
             "upper": self.upper,
             "code_scale": self.code_scale,
+            "code_mean": self.code_mean,
         }
 
     @classmethod
@@ -181,13 +191,15 @@ class FittedNetwork:
         found = {name: np.shape(array) for name, array in state["weights"].items()}
         n = network.n_features
         bounds = [state.get(key) for key in ("lower", "upper")]
-        # Pickles made before code_scale existed have whitened codes (None).
-        code = state.get("code_scale")
+        # Pickles made before code_scale existed have whitened codes (None), and
+        # those made before code_mean, uncentred codes (None: zeros).
+        code, code_mean = state.get("code_scale"), state.get("code_mean")
         if (
             found != expected
             or np.shape(state["mean"]) != (n,)
             or any(b is not None and np.shape(b) != (n,) for b in bounds)
             or (code is not None and np.shape(code) != (network.n_components,))
+            or (code_mean is not None and np.shape(code_mean) != (network.n_components,))
         ):
             raise ValueError(
                 "The fitted state does not match the network it describes "
@@ -199,7 +211,14 @@ class FittedNetwork:
                 "The fitted state's code scale must be positive and finite (codes are "
                 f"divided by it); received {np.asarray(code)!r:.200}."
             )
-        return cls(network, state["weights"], state["mean"], state["scale"], *bounds, code)
+        if code_mean is not None and not np.all(np.isfinite(code_mean)):
+            raise ValueError(
+                "The fitted state's code mean must be finite; received "
+                f"{np.asarray(code_mean)!r:.200}."
+            )
+        return cls(
+            network, state["weights"], state["mean"], state["scale"], *bounds, code, code_mean
+        )
 
     def _in(self, dtype):
         """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""
@@ -213,6 +232,7 @@ class FittedNetwork:
             copy["__code_scale"] = (
                 None if self.code_scale is None else self.code_scale.astype(dtype)
             )
+            copy["__code_mean"] = None if self.code_mean is None else self.code_mean.astype(dtype)
             copy.update(_conv.kernel_matrices(self.network.layers(), copy))
             self._copies[dtype] = copy
         return copy
@@ -239,11 +259,14 @@ class FittedNetwork:
         Z = self._unscaled_codes(X, w)  # a new array: scaled in place
         if w["__code_scale"] is not None:
             Z *= w["__code_scale"]
+            Z -= w["__code_mean"]
         return Z
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
-        return self._decode_unscaled(Z if w["__code_scale"] is None else Z / w["__code_scale"], w)
+        if w["__code_scale"] is not None:
+            Z = (Z + w["__code_mean"]) / w["__code_scale"]
+        return self._decode_unscaled(Z, w)
 
     def standardised_codes(self, U: np.ndarray) -> np.ndarray:
         """The network's codes of standardised rows ``U`` (``code_scale`` not applied)."""

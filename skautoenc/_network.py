@@ -245,16 +245,18 @@ class Network:
             set_keras_weights(autoencoder, weights)
         return autoencoder, encoder, decoder
 
-    def build_keras_on_data(self, weights, mean, scale, lower=None, upper=None, code_scale=None):
+    def build_keras_on_data(
+        self, weights, mean, scale, lower=None, upper=None, code_scale=None, code_mean=None
+    ):
         """Keras models in the data's units: ``(autoencoder, encoder, decoder)``.
 
-        The standardisation and its inverse, and the ``code_scale`` of the codes
-        (None: none), are Keras ``Normalization`` layers, the
-        output activation an ``Activation`` layer, and the bounds ``lower``/``upper``
-        (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror, from
-        ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers only, so
-        ``keras.saving.save_model`` writes them and ``load_model`` reads them without
-        custom objects.
+        The standardisation and its inverse, and the ``code_scale`` and
+        ``code_mean`` of the codes (None: none), are Keras ``Normalization``
+        layers, the output activation an ``Activation`` layer, and the bounds
+        ``lower``/``upper`` (infinite: none) ``max(x, lower) = x + relu(lower - x)``
+        and its mirror, from ``Normalization``, ``Rescaling`` and ``ReLU`` layers:
+        built-in layers only, so ``keras.saving.save_model`` writes them and
+        ``load_model`` reads them without custom objects.
         """
         from ._keras import import_keras
 
@@ -269,12 +271,15 @@ class Network:
         z = keras.Input((self.n_components,), name="code")
         network_codes = z
         if code_scale is not None:
-            zeros, squares = np.zeros(self.n_components), np.square(code_scale)
+            # Codes leave as z * code_scale - code_mean: Normalization's inverse
+            # x * sqrt(variance) + mean, with mean = -code_mean.
+            shift = -(np.zeros(self.n_components) if code_mean is None else code_mean)
+            squares = np.square(code_scale)
             codes = layers.Normalization(
-                mean=zeros, variance=squares, invert=True, name="scale_codes"
+                mean=shift, variance=squares, invert=True, name="scale_codes"
             )(codes)
             network_codes = layers.Normalization(
-                mean=zeros, variance=squares, name="unscale_codes"
+                mean=shift, variance=squares, name="unscale_codes"
             )(z)
         encoder = keras.Model(x, codes, name="encoder")
         x_hat = layers.Normalization(

@@ -27,6 +27,7 @@ from ._inference import valid_code_scale
 from ._keras_network import KerasNetwork
 from ._state import (
     BOUND_ARRAYS,
+    CODE_MEAN,
     CODE_SCALE,
     WEIGHT_DTYPES,
     check_values,
@@ -36,7 +37,7 @@ from ._state import (
 )
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 METADATA_MEMBER = "skautoenc.json"
 ARRAY_FOLDER = "arrays/"
 _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "arrays")
@@ -179,6 +180,8 @@ def load(file) -> AutoencoderTransformer:
                 document["params"],
                 error,
             )
+        if document["format_version"] < 4:  # before code_mean: uncentred codes
+            expected.pop(CODE_MEAN, None)
         arrays = _read_arrays(reader, document["arrays"], expected)
         _warn_on_version_mismatch(document["versions"], shown)
     import_state(estimator, values, arrays)

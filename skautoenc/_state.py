@@ -30,9 +30,11 @@ VALUES = (
 # Per-feature arrays in the data's units (the bounds may be infinite: unbounded).
 DATA_ARRAYS = ("mean_", "output_min_", "output_max_")
 BOUND_ARRAYS = ("output_min_", "output_max_")
-# Per-component: what the codes are multiplied by (``_network.code_scale``); a file
-# holds it when ``whiten`` is False.
+# Per-component: what the codes are multiplied by (``_network.code_scale``), then
+# what is subtracted from them (``FittedNetwork.code_mean``); a file holds both when
+# ``whiten`` is False (files of format version 3, the scale only).
 CODE_SCALE = "code_scale"
+CODE_MEAN = "code_mean"
 WEIGHT_PREFIX = "weights/"
 WEIGHT_DTYPES = ("float32", "float64")
 # Keras' iteration counter is int64, and int32 on JAX, whose default integers are 32-bit.
@@ -66,6 +68,7 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     arrays = {name: np.asarray(getattr(estimator, name), np.float64) for name in DATA_ARRAYS}
     if fitted.code_scale is not None:
         arrays[CODE_SCALE] = fitted.code_scale
+        arrays[CODE_MEAN] = fitted.code_mean
     arrays.update({WEIGHT_PREFIX + name: w for name, w in fitted.weights.items()})
     arrays.update(
         {f"{OPTIMIZER_PREFIX}{i}": v for i, (_, v) in enumerate(estimator._optimizer_state)}
@@ -85,7 +88,7 @@ def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple,
     shapes = network.weight_shapes()
     expected = {name: ((network.n_features,), ("float64",)) for name in DATA_ARRAYS}
     if not estimator.whiten:
-        expected[CODE_SCALE] = ((network.n_components,), ("float64",))
+        expected[CODE_SCALE] = expected[CODE_MEAN] = ((network.n_components,), ("float64",))
     expected.update(
         {WEIGHT_PREFIX + name: (shape, WEIGHT_DTYPES) for name, shape in shapes.items()}
     )
@@ -125,6 +128,7 @@ def import_state(estimator, values: dict[str, Any], arrays: dict[str, np.ndarray
             arrays["output_min_"],
             arrays["output_max_"],
             arrays.get(CODE_SCALE),
+            arrays.get(CODE_MEAN),
         ),
         "_optimizer_state": optimizer,
         "_optimizer_name": values["optimizer"],

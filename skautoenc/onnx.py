@@ -236,10 +236,10 @@ def _convert(scope, operator, container) -> None:
         u = g.Div(g.Sub(out, fitted.mean), fitted.scale)
         out = _paths(g, network.encoder_paths(), u, fitted.weights)
         if code_scale is not None:
-            out = g.Mul(out, code_scale)
+            out = g.Sub(g.Mul(out, code_scale), fitted.code_mean)
     if decoding:
         if code_scale is not None:
-            out = g.Div(out, code_scale)
+            out = g.Div(g.Add(out, fitted.code_mean), code_scale)
         u = _paths(g, network.decoder_paths(), out, fitted.weights)
         out = _ACTIVATIONS[network.output_activation](g, g.Add(g.Mul(u, fitted.scale), fitted.mean))
         # Infinite bounds are no bounds: a side without a finite one costs no node.

@@ -423,7 +423,7 @@ def test_saved_file_layout(fitted, saved):
     document = _document(saved)
     assert list(document) == ["format", "format_version", "versions", "params", "fitted", "arrays"]
     assert document["format"] == "skautoenc.AutoencoderTransformer"
-    assert document["format_version"] == 3
+    assert document["format_version"] == 4
     assert document["versions"] == {
         "skautoenc": skautoenc.__version__,
         "scikit-learn": sklearn.__version__,
@@ -432,7 +432,7 @@ def test_saved_file_layout(fitted, saved):
     assert document["params"]["hidden_layer_sizes"] == [8]
     assert document["fitted"]["feature_names_in_"] == list(fitted.feature_names_in_)
     arrays = document["arrays"]
-    assert set(arrays) == {"mean_", "output_min_", "output_max_", "code_scale"} | {
+    assert set(arrays) == {"mean_", "output_min_", "output_max_", "code_scale", "code_mean"} | {
         f"weights/{n}" for n in fitted.weights_
     } | {f"optimizer/{i}" for i in range(len(fitted._optimizer_state))}
     assert set(infos) == {JSON_MEMBER, *arrays.values()}
@@ -480,6 +480,33 @@ def test_format_version_2_files_load_with_whitened_codes(whitened, X):
     loaded = skautoenc.load(io.BytesIO(_with_document(whitened[1], as_version_2)))
     assert loaded.whiten is True
     _assert_same_model(whitened[0], loaded, X)
+
+
+def test_format_version_3_files_load_with_uncentred_codes(fitted, X, monkeypatch):
+    """Format 3 had no code_mean: a trained network's codes were scaled, not centred."""
+    from skautoenc import _persistence
+
+    export = _persistence.export_state
+
+    def as_version_3(estimator):
+        values, arrays = export(estimator)
+        del arrays["code_mean"]
+        return values, arrays
+
+    monkeypatch.setattr(_persistence, "export_state", as_version_3)
+    monkeypatch.setattr(_persistence, "FORMAT_VERSION", 3)
+    buffer = io.BytesIO()
+    fitted.save(buffer)
+    monkeypatch.undo()
+    assert _document(buffer.getvalue())["format_version"] == 3
+    loaded = skautoenc.load(io.BytesIO(buffer.getvalue()))
+    shift = fitted._fitted.code_mean
+    assert np.abs(shift).max() > 1e-3  # a trained network: the two formats differ
+    codes = fitted.transform(X)
+    np.testing.assert_allclose(loaded.transform(X), codes + shift, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        loaded.inverse_transform(codes + shift), fitted.inverse_transform(codes), atol=1e-9
+    )
 
 
 def test_saving_twice_gives_identical_bytes(fitted, saved):
@@ -888,7 +915,9 @@ def test_params_that_disagree_with_the_arrays_are_refused(saved, edit, match):
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("array_name", ["weights/decoder_linear.kernel", "mean_", "optimizer/2"])
+@pytest.mark.parametrize(
+    "array_name", ["weights/decoder_linear.kernel", "mean_", "code_mean", "optimizer/2"]
+)
 def test_non_finite_arrays_are_refused(saved, array_name, value):
     array = _array(saved, array_name).copy()
     array.flat[-1] = value
@@ -1050,12 +1079,12 @@ def test_version_1_file_is_refused_with_how_to_convert(saved, keras_file):
     [
         (lambda d: d.update(format="something.else"), "format='something.else'"),
         (lambda d: d.pop("format"), "format=None"),
-        (lambda d: d.update(format_version=4), "upgrade skautoenc"),
+        (lambda d: d.update(format_version=5), "upgrade skautoenc"),
         (lambda d: d.update(format_version="2"), "format_version='2'"),
         (lambda d: d.update(format_version=True), "format_version=True"),
         (lambda d: d.update(format_version=2.0), "format_version=2.0"),
-        (lambda d: d.pop("versions"), "keys of format version 3"),
-        (lambda d: d.update(code="import os"), "keys of format version 3"),
+        (lambda d: d.pop("versions"), "keys of format version 4"),
+        (lambda d: d.update(code="import os"), "keys of format version 4"),
         (lambda d: d.update(versions={"numpy": 2}), "versions are malformed"),
         (lambda d: d.update(versions=["numpy"]), "versions are malformed"),
         (lambda d: d.update(params=[]), "params are malformed"),

@@ -40,15 +40,22 @@ def test_whiten_changes_the_units_of_the_codes_only(X, trained):
     for name, weight in whitened.weights_.items():
         assert np.array_equal(weight, in_data_units.weights_[name]), name
     assert np.array_equal(whitened.denoise(X), in_data_units.denoise(X))
-    # Each code is the whitened one times a constant, which gives it the spread, over
-    # the training rows (all of them here), of the PCA score it started as.
+    # Each code is the whitened one times a constant, less a constant, which gives it
+    # the spread, over the training rows (all of them here), of the PCA score it
+    # started as, and centres it there, as that score is.
     codes, whitened_codes = in_data_units.transform(X), whitened.transform(X)
-    ratios = codes / whitened_codes
-    np.testing.assert_allclose(ratios, np.broadcast_to(ratios[:1], ratios.shape), rtol=1e-9)
+    for code, whitened_code in zip(codes.T, whitened_codes.T, strict=True):
+        slope, intercept = np.polyfit(whitened_code, code, 1)
+        np.testing.assert_allclose(
+            code, slope * whitened_code + intercept, rtol=1e-9, atol=1e-9 * np.abs(code).max()
+        )
     spread = np.sqrt(PCA(2).fit(X).explained_variance_)
     np.testing.assert_allclose(codes.std(axis=0, ddof=1), spread, rtol=1e-6)
+    # The centre is measured on the training rows in float32 (the training's dtype).
+    np.testing.assert_allclose(codes.mean(axis=0), 0, atol=1e-5 * spread.max())
     # ... which the trained network's own codes do not have (so the test can fail).
     assert not np.allclose(whitened_codes.std(axis=0, ddof=1), 1, rtol=1e-3)
+    assert np.abs(whitened_codes.mean(axis=0)).max() > 1e-3  # far above that tolerance
     np.testing.assert_allclose(
         in_data_units.inverse_transform(codes), whitened.denoise(X), rtol=1e-9, atol=1e-9
     )
@@ -88,6 +95,18 @@ def test_pickles_from_before_whiten_keep_whitened_codes(X, trained):
     assert np.array_equal(old.transform(X), est.transform(X))
 
 
+def test_pickles_from_before_code_mean_keep_uncentred_codes(X, trained):
+    est = trained[False]
+    state = est.__getstate__()
+    state["_fitted"] = {k: v for k, v in state["_fitted"].items() if k != "code_mean"}
+    old = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    old.__setstate__(state)
+    shift = est._fitted.code_mean
+    assert np.abs(shift).max() > 1e-3
+    np.testing.assert_allclose(old.transform(X), est.transform(X) + shift, rtol=1e-12)
+    assert np.array_equal(old.denoise(X), est.denoise(X))
+
+
 @pytest.mark.parametrize("method", ["transform", "inverse_transform", "denoise"])
 def test_onnx_applies_the_code_scale(X, trained, method):
     pytest.importorskip("onnxruntime")
@@ -106,6 +125,13 @@ def test_onnx_applies_the_code_scale(X, trained, method):
     (out,) = session.run(None, {session.get_inputs()[0].name: rows})
     expected = getattr(est, method)(rows)
     np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
+def test_unpickling_refuses_a_code_mean_that_is_not_finite(trained):
+    state = trained[False].__getstate__()
+    state["_fitted"] = {**state["_fitted"], "code_mean": np.array([0.0, np.nan])}
+    with pytest.raises(ValueError, match="code mean must be finite"):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
 
 
 def test_unpickling_refuses_a_code_scale_that_is_not_positive(trained):
