@@ -11,7 +11,9 @@ search picks the bottleneck with the best cross-validated accuracy. The same
 search over PCA gives the baseline.
 
 To keep the example quick, each autoencoder trains for at most 20 epochs (the
-default allows 500, stopping when the held-out loss levels off). The 13 fits (4
+default allows 500, stopping when the held-out loss levels off); the sizes often
+rank the same long before the fits converge, and the "quick searches" recipe of
+:doc:`/scaling` then fits the chosen size with the defaults. The 13 fits (4
 sizes x 3 folds, and the refit of the best) run one after the other;
 ``n_jobs=-1`` runs them in parallel.
 
