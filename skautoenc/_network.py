@@ -251,12 +251,13 @@ class Network:
         """Keras models in the data's units: ``(autoencoder, encoder, decoder)``.
 
         The standardisation and its inverse, and the ``code_scale`` and
-        ``code_mean`` of the codes (None: none), are Keras ``Normalization``
-        layers, the output activation an ``Activation`` layer, and the bounds
-        ``lower``/``upper`` (infinite: none) ``max(x, lower) = x + relu(lower - x)``
-        and its mirror, from ``Normalization``, ``Rescaling`` and ``ReLU`` layers:
-        built-in layers only, so ``keras.saving.save_model`` writes them and
-        ``load_model`` reads them without custom objects.
+        ``code_mean`` of the codes (both or neither, as ``FittedNetwork`` holds
+        them; None: none), are Keras ``Normalization`` layers, the output
+        activation an ``Activation`` layer, and the bounds ``lower``/``upper``
+        (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror,
+        from ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers
+        only, so ``keras.saving.save_model`` writes them and ``load_model`` reads
+        them without custom objects.
         """
         from ._keras import import_keras
 
@@ -273,8 +274,7 @@ class Network:
         if code_scale is not None:
             # Codes leave as z * code_scale - code_mean: Normalization's inverse
             # x * sqrt(variance) + mean, with mean = -code_mean.
-            shift = -(np.zeros(self.n_components) if code_mean is None else code_mean)
-            squares = np.square(code_scale)
+            shift, squares = -np.asarray(code_mean), np.square(code_scale)
             codes = layers.Normalization(
                 mean=shift, variance=squares, invert=True, name="scale_codes"
             )(codes)
