@@ -149,12 +149,8 @@ def test_training_noise_is_standard_normal_and_finite():
     from skautoenc._trainer_base import Trainer
 
     keras = import_keras()
-
-    class Draws:  # what standard_normal reads of a trainer
-        pass
-
-    draws = Draws()
-    draws.keras, draws.seed_generator = keras, keras.random.SeedGenerator(0)
+    # What standard_normal reads of a trainer.
+    draws = SimpleNamespace(keras=keras, seed_generator=keras.random.SeedGenerator(0))
     z = keras.ops.convert_to_numpy(Trainer.standard_normal(draws, (2**12, 2**12)))
     assert z.dtype == np.float32
     assert np.isfinite(z).all()
@@ -407,7 +403,8 @@ def test_code_widths_share_one_compiled_trainer_and_train_as_without_padding(X):
     three = fit(AutoencoderTransformer(3, **FAST), X)
     assert last_trainer(three) is trainer
     assert trainer.recipe.network.n_components == CODE_STEP
-    for name, value in zip(trainer.names, trainer._read(trainer.model.weights), strict=True):
+    # The compiled state itself (on JAX the variables are only synced on demand).
+    for name, value in zip(trainer.names, trainer._weight_values(), strict=True):
         outside = np.ones(value.shape, bool)
         outside[tuple(slice(0, n) for n in three.weights_[name].shape)] = False
         assert not value[outside].any(), name
