@@ -38,7 +38,7 @@ is a development tool, not a dependency); mnist28.
 Keras is imported before the first fit, so fit times exclude importing
 TensorFlow, but the first fit of each network shape includes tracing its training
 function. Run: ``python benchmarks/bench_vs_pca.py [--datasets digits mnist28]
-[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--backend jax]``.
+[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--epochs 10] [--backend jax]``.
 ``--quick``: one seed and k in {2, 4, 8, 16} only. ``--holdout``: instead of the
 development suite, a held-out one that no default was chosen on (``HOLDOUT``:
 thirteen more statsmodels tables, and scikit-learn's linnerud), to check that the
@@ -175,7 +175,7 @@ def centred_rank(X):
     return int(np.linalg.matrix_rank(X - X.mean(axis=0)))
 
 
-def run_cell(X_train, X_test, k, seed):
+def run_cell(X_train, X_test, k, seed, epochs=None):
     start = time.perf_counter()
     pca = PCA(k, random_state=seed).fit(X_train)
     pca_seconds = time.perf_counter() - start
@@ -184,7 +184,10 @@ def run_cell(X_train, X_test, k, seed):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
-        ae = AutoencoderTransformer(k, random_state=seed).fit(X_train)
+        ae = AutoencoderTransformer(k, random_state=seed)
+        if epochs is not None:
+            ae.set_params(epochs=epochs)
+        ae.fit(X_train)
         ae_seconds = time.perf_counter() - start
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     ae_mse = mse(X_test, ae.inverse_transform(ae.transform(X_test)))
@@ -335,6 +338,12 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="one seed, k in {2, 4, 8, 16}")
     parser.add_argument("--csv", metavar="PATH", help="also write the table to this CSV file")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="cap the autoencoder's epochs (default: its own); the targets are judged "
+        "on the defaults, this shows what capped fits lose (docs/scaling.md)",
+    )
     args, keras = parse_args_and_import_keras(parser)
     seeds = args.seeds[:1] if args.quick else args.seeds
     loaders = {**LOADERS, **HOLDOUT_LOADERS}
@@ -372,7 +381,7 @@ def main():
                         "seed": seed,
                         "k": k,
                         "rank": rank,
-                        **run_cell(X_train, X_test, k, seed),
+                        **run_cell(X_train, X_test, k, seed, args.epochs),
                     }
                     rows.append(row)
                     shape = f"{X.shape[0]}x{X.shape[1]}"
