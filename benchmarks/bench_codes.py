@@ -2,7 +2,7 @@
 
 For scikit-learn's wine, breast_cancer and digits, ``MinMaxScaler -> reducer ->
 classifier`` with reducer = ``PCA(k)``, ``AutoencoderTransformer(k, whiten=True)``
-(the default) and ``AutoencoderTransformer(k, whiten=False)``, k in {2, 4, 8}, and
+and ``AutoencoderTransformer(k, whiten=False)`` (the default), k in {2, 4, 8}, and
 classifier = k-nearest neighbours, an RBF ``SVC`` and ``LogisticRegression``, all
 with their defaults (``max_iter=1000`` for the last): mean accuracy over a
 stratified 3-fold split. Each reducer is fitted once per fold and serves the three

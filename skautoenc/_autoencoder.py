@@ -55,11 +55,11 @@ class AutoencoderTransformer(
     n_components : int, default=2
         Size of the code (the bottleneck). Must not exceed the number of features.
     whiten : bool, default=False
-        As PCA's: False gives codes in the data's units, each with the spread and
-        centre (on the training rows) of the PCA score it started as (a fit that
-        kept PCA's start transforms exactly as ``PCA().transform``); True gives
-        the network's own codes, whitened at the start, as ``PCA(whiten=True)``.
-        The network trains on whitened codes either way. See :ref:`whiten`.
+        As PCA's: False gives codes in the data's units, each with the spread of
+        the PCA score it started as (a fit that kept PCA's start transforms
+        exactly as ``PCA().transform``); True gives codes of unit variance, as
+        ``PCA(whiten=True)``. Either way they are centred, over the rows given to
+        ``fit``. The network trains on whitened codes. See :ref:`whiten`.
     hidden_layer_sizes : tuple of int, default=(128, 128)
         Widths of the encoder's residual path; the decoder mirrors them. ``()``
         gives a linear autoencoder (PCA, trainable).

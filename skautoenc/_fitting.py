@@ -51,10 +51,10 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
             f"shaped by {structure(previous.network)}; set warm_start=False to train "
             f"another. Received: {structure(network)}."
         )
-    if previous is not None and est.whiten != (previous.code_scale is None):
+    if previous is not None and est.whiten != previous.whiten:
         raise ValueError(
             "warm_start=True and partial_fit continue the fitted network, whose codes "
-            f"were fitted with whiten={previous.code_scale is None}; set warm_start=False "
+            f"were fitted with whiten={previous.whiten}; set warm_start=False "
             f"to change it. Received: whiten={est.whiten!r}."
         )
     needs_bounds = previous is None or est.fallback_to_pca_  # PCA carries no bounds
@@ -115,21 +115,28 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     weights = start if kept_start else result.weights
     # PCA itself (the start, kept by a first fit) is unbounded, as the reference it is.
     bounds = () if kept_start and previous is None else (lower, upper)
-    code_mean = None  # PCA's scores (the start's codes) are centred already
     if previous is not None:  # a continuation keeps the units of the codes it continues
         codes, code_mean = previous.code_scale, previous.code_mean
     else:
         codes = code_scale(eigen, network.n_components, scale, est.whiten)
-        if codes is not None and not kept_start:
+        code_mean = None  # PCA's scores (the start's codes) are centred already
+        if not kept_start:
             # The trained network's codes spread wider than the start's, and off
-            # centre: each is scaled to the spread of the PCA score it started as,
-            # and centred as that score is.
+            # centre: each is scaled to the spread of the PCA score it started as
+            # (1 when whitened), and centred as that score is.
             unscaled = FittedNetwork(network, weights, mean, scale, *bounds)
             centre, spread = _code_moments(unscaled, rows)
             codes = codes / spread
             code_mean = centre * codes
     fitted = FittedNetwork(
-        network, weights, mean, scale, *bounds, code_scale=codes, code_mean=code_mean
+        network,
+        weights,
+        mean,
+        scale,
+        *bounds,
+        code_scale=codes,
+        code_mean=code_mean,
+        whiten=est.whiten,
     )
     state = {
         **features,
@@ -156,11 +163,11 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
 
 
 def _code_moments(fitted: FittedNetwork, rows) -> tuple[np.ndarray, np.ndarray]:
-    """The mean and standard deviation of each of the network's codes over the
-    training rows (a standard deviation of 1 where a code is constant: nothing to
-    scale)."""
+    """The mean and standard deviation of each of the network's codes over the rows
+    given to ``fit``, held-out ones included, as PCA's over the rows it is fitted on
+    (a standard deviation of 1 where a code is constant: nothing to scale)."""
     count, total, squares = 0, 0.0, 0.0
-    for U in rows.training_blocks():
+    for U in rows.blocks():
         Z = fitted.standardised_codes(U).astype(np.float64)
         count, total, squares = count + len(Z), total + Z.sum(0), squares + (Z**2).sum(0)
     variance = (squares - total**2 / count) / max(count - 1, 1)

@@ -106,12 +106,15 @@ class FittedNetwork:
         Reconstructions are clipped to these (data units; infinite: unbounded).
     code_scale : ndarray of shape (n_components,) or None, default=None
         The network's codes are multiplied by it on their way out, divided on
-        their way in (``_network.code_scale``); None: the codes are the network's
-        own, whitened (``whiten=True``).
+        their way in (``_network.code_scale``, then the trained codes' spread);
+        None: ones, the network's own codes.
     code_mean : ndarray of shape (n_components,) or None, default=None
-        With ``code_scale``: subtracted from the scaled codes on their way out,
-        added on their way in, so that the codes of the training rows are centred,
-        as PCA's scores are. None: zeros.
+        Subtracted from the scaled codes on their way out, added on their way in,
+        so that the codes of the training rows are centred, as PCA's scores are.
+        None: zeros.
+    whiten : bool, default=False
+        Whether the codes were fitted whitened (``whiten=True``): a continuation
+        keeps the codes' units, so it must keep this too.
     """
 
     def __init__(
@@ -124,6 +127,8 @@ class FittedNetwork:
         upper=None,
         code_scale=None,
         code_mean=None,
+        *,
+        whiten: bool = False,
     ):
         self.network = network
         self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
@@ -133,11 +138,10 @@ class FittedNetwork:
         self.lower = np.full(n, -np.inf) if lower is None else np.asarray(lower, np.float64)
         self.upper = np.full(n, np.inf) if upper is None else np.asarray(upper, np.float64)
         self._bounded = bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
-        self.code_scale = None if code_scale is None else np.asarray(code_scale, np.float64)
-        self.code_mean = None
-        if code_scale is not None:
-            zeros = np.zeros(network.n_components)
-            self.code_mean = zeros if code_mean is None else np.asarray(code_mean, np.float64)
+        k = network.n_components
+        self.code_scale = np.ones(k) if code_scale is None else np.asarray(code_scale, np.float64)
+        self.code_mean = np.zeros(k) if code_mean is None else np.asarray(code_mean, np.float64)
+        self.whiten = bool(whiten)
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
         # What a pass does, worked out once: transform's hot path only multiplies.
@@ -171,6 +175,7 @@ class FittedNetwork:
             "upper": self.upper,
             "code_scale": self.code_scale,
             "code_mean": self.code_mean,
+            "whiten": self.whiten,
         }
 
     @classmethod
@@ -191,9 +196,13 @@ class FittedNetwork:
         found = {name: np.shape(array) for name, array in state["weights"].items()}
         n = network.n_features
         bounds = [state.get(key) for key in ("lower", "upper")]
-        # Pickles made before code_scale existed have whitened codes (None), and
-        # those made before code_mean, uncentred codes (None: zeros).
+        # Pickles made before code_scale existed have whitened codes (None: ones),
+        # those made before code_mean uncentred codes (None: zeros), and those made
+        # before whiten was kept here a code scale exactly when not whitened.
         code, code_mean = state.get("code_scale"), state.get("code_mean")
+        whiten = state.get("whiten", code is None)
+        if not isinstance(whiten, bool):
+            raise ValueError(f"The fitted state's whiten must be a bool; received {whiten!r:.200}.")
         if (
             found != expected
             or np.shape(state["mean"]) != (n,)
@@ -217,7 +226,14 @@ class FittedNetwork:
                 f"{np.asarray(code_mean)!r:.200}."
             )
         return cls(
-            network, state["weights"], state["mean"], state["scale"], *bounds, code, code_mean
+            network,
+            state["weights"],
+            state["mean"],
+            state["scale"],
+            *bounds,
+            code,
+            code_mean,
+            whiten=whiten,
         )
 
     def _in(self, dtype):
@@ -229,10 +245,8 @@ class FittedNetwork:
             copy["__scale"] = dtype(self.scale)
             copy["__lower"] = self.lower.astype(dtype)
             copy["__upper"] = self.upper.astype(dtype)
-            copy["__code_scale"] = (
-                None if self.code_scale is None else self.code_scale.astype(dtype)
-            )
-            copy["__code_mean"] = None if self.code_mean is None else self.code_mean.astype(dtype)
+            copy["__code_scale"] = self.code_scale.astype(dtype)
+            copy["__code_mean"] = self.code_mean.astype(dtype)
             copy.update(_conv.kernel_matrices(self.network.layers(), copy))
             self._copies[dtype] = copy
         return copy
@@ -257,15 +271,13 @@ class FittedNetwork:
     def _encode_block(self, X):
         w = self._in(X.dtype.type)
         Z = self._unscaled_codes(X, w)  # a new array: scaled in place
-        if w["__code_scale"] is not None:
-            Z *= w["__code_scale"]
-            Z -= w["__code_mean"]
+        Z *= w["__code_scale"]
+        Z -= w["__code_mean"]
         return Z
 
     def _decode_block(self, Z):
         w = self._in(Z.dtype.type)
-        if w["__code_scale"] is not None:
-            Z = (Z + w["__code_mean"]) / w["__code_scale"]
+        Z = (Z + w["__code_mean"]) / w["__code_scale"]
         return self._decode_unscaled(Z, w)
 
     def standardised_codes(self, U: np.ndarray) -> np.ndarray:

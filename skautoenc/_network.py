@@ -348,9 +348,9 @@ def _spread(variances: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(variances, floor))
 
 
-def code_scale(eigen: tuple, n_components: int, scale: float, whiten: bool) -> np.ndarray | None:
-    """What the network's codes are multiplied by on their way out (and divided by
-    on their way in), shape ``(n_components,)``; None with ``whiten``.
+def code_scale(eigen: tuple, n_components: int, scale: float, whiten: bool) -> np.ndarray:
+    """What the start's codes are multiplied by on their way out (and divided by on
+    their way in), shape ``(n_components,)``: ones with ``whiten``.
 
     The network trains on whitened codes (``initial_weights``: unit variance along
     each axis at the start), which keeps its layers' inputs near unit scale
@@ -360,7 +360,7 @@ def code_scale(eigen: tuple, n_components: int, scale: float, whiten: bool) -> n
     kernels, penalties) see what PCA would have given them.
     """
     if whiten:
-        return None
+        return np.ones(n_components)
     return _spread(principal_axes(eigen, n_components)[1]) * float(scale)
 
 

@@ -37,7 +37,7 @@ from ._state import (
 )
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 METADATA_MEMBER = "skautoenc.json"
 ARRAY_FOLDER = "arrays/"
 _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "arrays")
@@ -180,7 +180,11 @@ def load(file) -> AutoencoderTransformer:
                 document["params"],
                 error,
             )
-        if document["format_version"] < 4:  # before code_mean: uncentred codes
+        version = document["format_version"]
+        if version < 5 and estimator.whiten:  # before 5: whitened codes, unscaled
+            expected.pop(CODE_SCALE)
+            expected.pop(CODE_MEAN)
+        if version < 4:  # before code_mean: uncentred codes
             expected.pop(CODE_MEAN, None)
         arrays = _read_arrays(reader, document["arrays"], expected)
         _warn_on_version_mismatch(document["versions"], shown)

@@ -148,9 +148,11 @@ class InMemoryRows:
     def evaluate(self, trainer, frame) -> np.ndarray:
         return trainer.evaluate(self.U_val, frame)
 
-    def training_blocks(self):
-        """The standardised training rows, in blocks."""
+    def blocks(self):
+        """Every row given to ``fit`` (training and held out), standardised, in blocks."""
         yield self.U_train
+        if self.U_val is not None:
+            yield self.U_val
 
 
 class StreamedRows:
@@ -176,10 +178,10 @@ class StreamedRows:
         self.n_train = n_rows - held_out
         self.n_validation = None if validation is None else held_out
 
-    def training_blocks(self):
-        """The standardised training rows, in blocks."""
+    def blocks(self):
+        """Every row given to ``fit`` (training and held out), standardised, in blocks."""
         for start in self.starts:
-            yield self._block(start, held_out=False)
+            yield standardize(np.asarray(self.X[start : start + self.step]), self.mean, self.scale)
 
     def _block(self, start, *, held_out: bool) -> np.ndarray:
         stop = start + self.step

@@ -30,9 +30,9 @@ VALUES = (
 # Per-feature arrays in the data's units (the bounds may be infinite: unbounded).
 DATA_ARRAYS = ("mean_", "output_min_", "output_max_")
 BOUND_ARRAYS = ("output_min_", "output_max_")
-# Per-component: what the codes are multiplied by (``_network.code_scale``), then
-# what is subtracted from them (``FittedNetwork.code_mean``); a file holds both when
-# ``whiten`` is False (files of format version 3, the scale only).
+# Per-component: what the codes are multiplied by (``FittedNetwork.code_scale``), then
+# what is subtracted from them (``FittedNetwork.code_mean``). Files of format 4 hold
+# both only with ``whiten=False``, of format 3 the scale only (see ``_persistence``).
 CODE_SCALE = "code_scale"
 CODE_MEAN = "code_mean"
 WEIGHT_PREFIX = "weights/"
@@ -46,11 +46,13 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(values, arrays)`` of a fitted estimator whose parameters match its network."""
     fitted = estimator._fitted
     network = network_for(estimator, estimator.n_features_in_)
-    if network != fitted.network:
+    if network != fitted.network or estimator.whiten != fitted.whiten:
         raise ValueError(
             "The estimator's parameters no longer describe its fitted network: it was "
-            f"fitted with {structure(fitted.network)}, and its parameters now say "
-            f"{structure(network)}. Refit it, or set the parameters back, before saving."
+            f"fitted with {structure(fitted.network)} and whiten={fitted.whiten}, and "
+            f"its parameters now say {structure(network)} and "
+            f"whiten={estimator.whiten}. Refit it, or set the parameters back, before "
+            "saving."
         )
     names = getattr(estimator, "feature_names_in_", None)
     values = {
@@ -66,9 +68,7 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "optimizer_variables": [name for name, _ in estimator._optimizer_state],
     }
     arrays = {name: np.asarray(getattr(estimator, name), np.float64) for name in DATA_ARRAYS}
-    if fitted.code_scale is not None:
-        arrays[CODE_SCALE] = fitted.code_scale
-        arrays[CODE_MEAN] = fitted.code_mean
+    arrays[CODE_SCALE], arrays[CODE_MEAN] = fitted.code_scale, fitted.code_mean
     arrays.update({WEIGHT_PREFIX + name: w for name, w in fitted.weights.items()})
     arrays.update(
         {f"{OPTIMIZER_PREFIX}{i}": v for i, (_, v) in enumerate(estimator._optimizer_state)}
@@ -87,8 +87,7 @@ def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple,
     network = network_for(estimator, values["n_features_in_"])
     shapes = network.weight_shapes()
     expected = {name: ((network.n_features,), ("float64",)) for name in DATA_ARRAYS}
-    if not estimator.whiten:
-        expected[CODE_SCALE] = expected[CODE_MEAN] = ((network.n_components,), ("float64",))
+    expected[CODE_SCALE] = expected[CODE_MEAN] = ((network.n_components,), ("float64",))
     expected.update(
         {WEIGHT_PREFIX + name: (shape, WEIGHT_DTYPES) for name, shape in shapes.items()}
     )
@@ -129,6 +128,7 @@ def import_state(estimator, values: dict[str, Any], arrays: dict[str, np.ndarray
             arrays["output_max_"],
             arrays.get(CODE_SCALE),
             arrays.get(CODE_MEAN),
+            whiten=estimator.whiten,
         ),
         "_optimizer_state": optimizer,
         "_optimizer_name": values["optimizer"],

@@ -7,7 +7,7 @@ estimator, alone or inside a pipeline. It needs the ``onnx`` extra
 (``pip install "skautoenc[onnx]"``); ``import skautoenc`` never imports it.
 
 The graph is written from the fitted arrays (``weights_``, ``mean_``, ``scale_``,
-``output_min_``, ``output_max_``, and the codes' scale unless ``whiten``): no Keras
+``output_min_``, ``output_max_``, and the codes' scale and centre): no Keras
 model is built or traced. It computes
 in the input's float type (float32 or float64), as ``transform`` does.
 
@@ -230,16 +230,16 @@ def _convert(scope, operator, container) -> None:
 
     g = _Nodes(guess_numpy_type(operator.inputs[0].type), container.target_opset)
     out = operator.inputs[0]
-    # The codes' scale applies to codes that leave or enter the graph only.
-    code_scale = fitted.code_scale if encoding != decoding else None
+    # The codes' scale and centre apply to codes that leave or enter the graph only.
+    codes_cross = encoding != decoding
     if encoding:
         u = g.Div(g.Sub(out, fitted.mean), fitted.scale)
         out = _paths(g, network.encoder_paths(), u, fitted.weights)
-        if code_scale is not None:
-            out = g.Sub(g.Mul(out, code_scale), fitted.code_mean)
+        if codes_cross:
+            out = g.Sub(g.Mul(out, fitted.code_scale), fitted.code_mean)
     if decoding:
-        if code_scale is not None:
-            out = g.Div(g.Add(out, fitted.code_mean), code_scale)
+        if codes_cross:
+            out = g.Div(g.Add(out, fitted.code_mean), fitted.code_scale)
         u = _paths(g, network.decoder_paths(), out, fitted.weights)
         out = _ACTIVATIONS[network.output_activation](g, g.Add(g.Mul(u, fitted.scale), fitted.mean))
         # Infinite bounds are no bounds: a side without a finite one costs no node.

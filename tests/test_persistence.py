@@ -33,6 +33,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import skautoenc
 from skautoenc import AutoencoderTransformer, UnsafeFileError
+from skautoenc._persistence import FORMAT_VERSION
 
 try:
     import fcntl
@@ -423,7 +424,7 @@ def test_saved_file_layout(fitted, saved):
     document = _document(saved)
     assert list(document) == ["format", "format_version", "versions", "params", "fitted", "arrays"]
     assert document["format"] == "skautoenc.AutoencoderTransformer"
-    assert document["format_version"] == 4
+    assert document["format_version"] == FORMAT_VERSION
     assert document["versions"] == {
         "skautoenc": skautoenc.__version__,
         "scikit-learn": sklearn.__version__,
@@ -445,16 +446,16 @@ def test_saved_file_layout(fitted, saved):
 
 @pytest.fixture(scope="module")
 def whitened(X):
-    """``whiten=True``: no code scale in the file (the codes are the network's own)."""
+    """``whiten=True``, trained: the codes' scale and centre are in the file too."""
     estimator = _fit(_small(early_stopping=False, whiten=True), X)
     buffer = io.BytesIO()
     estimator.save(buffer)
     return estimator, buffer.getvalue()
 
 
-def test_whitened_codes_round_trip_without_a_code_scale(whitened, X):
+def test_whitened_codes_round_trip_with_their_scale(whitened, X):
     estimator, data = whitened
-    assert "code_scale" not in _document(data)["arrays"]
+    assert {"code_scale", "code_mean"} <= set(_document(data)["arrays"])
     _assert_same_model(estimator, skautoenc.load(io.BytesIO(data)), X)
 
 
@@ -464,42 +465,62 @@ def test_a_code_scale_that_is_not_positive_is_refused(saved):
     _refused(_with_array(saved, "code_scale", scale), "code scale is not positive")
 
 
-def test_a_code_scale_that_disagrees_with_whiten_is_refused(saved, whitened):
-    edit = [lambda d: d["params"].update(whiten=True), lambda d: d["params"].update(whiten=False)]
-    _refused(_with_document(saved, edit[0]), "its arrays are not those")
-    _refused(_with_document(whitened[1], edit[1]), "its arrays are not those")
-
-
-def test_format_version_2_files_load_with_whitened_codes(whitened, X):
-    """Format 2 (skautoenc 0.2) had no whiten: its codes were whitened."""
-
-    def as_version_2(document):
-        document["format_version"] = 2
-        del document["params"]["whiten"]
-
-    loaded = skautoenc.load(io.BytesIO(_with_document(whitened[1], as_version_2)))
-    assert loaded.whiten is True
-    _assert_same_model(whitened[0], loaded, X)
-
-
-def test_format_version_3_files_load_with_uncentred_codes(fitted, X, monkeypatch):
-    """Format 3 had no code_mean: a trained network's codes were scaled, not centred."""
+def _saved_as_version(estimator, version, monkeypatch, dropped=()) -> bytes:
+    """``estimator`` saved as a file of format ``version``, without the arrays
+    ``dropped`` (those that format did not have)."""
     from skautoenc import _persistence
 
     export = _persistence.export_state
 
-    def as_version_3(estimator):
+    def as_before(estimator):
         values, arrays = export(estimator)
-        del arrays["code_mean"]
-        return values, arrays
+        return values, {k: v for k, v in arrays.items() if k not in dropped}
 
-    monkeypatch.setattr(_persistence, "export_state", as_version_3)
-    monkeypatch.setattr(_persistence, "FORMAT_VERSION", 3)
-    buffer = io.BytesIO()
-    fitted.save(buffer)
-    monkeypatch.undo()
-    assert _document(buffer.getvalue())["format_version"] == 3
-    loaded = skautoenc.load(io.BytesIO(buffer.getvalue()))
+    with monkeypatch.context() as patch:
+        patch.setattr(_persistence, "export_state", as_before)
+        patch.setattr(_persistence, "FORMAT_VERSION", version)
+        buffer = io.BytesIO()
+        estimator.save(buffer)
+    assert _document(buffer.getvalue())["format_version"] == version
+    return buffer.getvalue()
+
+
+def _own_codes(estimator, X):
+    """The trained network's codes, before their scale and centre."""
+    fitted = estimator._fitted
+    return (estimator.transform(X) + fitted.code_mean) / fitted.code_scale
+
+
+def test_a_file_that_omits_the_codes_scale_is_refused(whitened, monkeypatch):
+    data = _saved_as_version(whitened[0], 5, monkeypatch, dropped=("code_scale",))
+    _refused(data, "its arrays are not those")
+
+
+def test_format_version_2_files_load_with_whitened_codes(whitened, X, monkeypatch):
+    """Format 2 (skautoenc 0.2) had no whiten: its codes were the network's own."""
+    data = _saved_as_version(whitened[0], 2, monkeypatch, dropped=("code_scale", "code_mean"))
+    loaded = skautoenc.load(io.BytesIO(_with_document(data, lambda d: d["params"].pop("whiten"))))
+    assert loaded.whiten is True
+    np.testing.assert_allclose(loaded.transform(X), _own_codes(whitened[0], X), atol=1e-12)
+
+
+def test_format_version_4_files_load_whitened_codes_unscaled(whitened, X, monkeypatch):
+    """Format 4 kept no code scale with whiten=True: the network's own codes."""
+    estimator = whitened[0]
+    data = _saved_as_version(estimator, 4, monkeypatch, dropped=("code_scale", "code_mean"))
+    loaded = skautoenc.load(io.BytesIO(data))
+    own = _own_codes(estimator, X)
+    assert not np.allclose(own.std(axis=0, ddof=1), 1, rtol=1e-2)  # the formats differ
+    np.testing.assert_allclose(loaded.transform(X), own, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(loaded.denoise(X), estimator.denoise(X))
+    loaded.set_params(warm_start=True)  # still a whitened fit: it continues
+    _fit(loaded, X)
+
+
+def test_format_version_3_files_load_with_uncentred_codes(fitted, X, monkeypatch):
+    """Format 3 had no code_mean: a trained network's codes were scaled, not centred."""
+    data = _saved_as_version(fitted, 3, monkeypatch, dropped=("code_mean",))
+    loaded = skautoenc.load(io.BytesIO(data))
     shift = fitted._fitted.code_mean
     assert np.abs(shift).max() > 1e-3  # a trained network: the two formats differ
     codes = fitted.transform(X)
@@ -661,6 +682,7 @@ def test_save_unfitted_raises_and_touches_nothing(tmp_path):
         ("n_components", 3, "'n_components': 3"),
         ("hidden_layer_sizes", (4,), "'hidden_layer_sizes': (4,)"),
         ("output_activation", "sigmoid", "'output_activation': 'sigmoid'"),
+        ("whiten", True, "whiten=True"),
     ],
 )
 def test_save_refuses_params_changed_after_fit(fitted, tmp_path, name, value, shown):
@@ -1079,12 +1101,12 @@ def test_version_1_file_is_refused_with_how_to_convert(saved, keras_file):
     [
         (lambda d: d.update(format="something.else"), "format='something.else'"),
         (lambda d: d.pop("format"), "format=None"),
-        (lambda d: d.update(format_version=5), "upgrade skautoenc"),
+        (lambda d: d.update(format_version=FORMAT_VERSION + 1), "upgrade skautoenc"),
         (lambda d: d.update(format_version="2"), "format_version='2'"),
         (lambda d: d.update(format_version=True), "format_version=True"),
         (lambda d: d.update(format_version=2.0), "format_version=2.0"),
-        (lambda d: d.pop("versions"), "keys of format version 4"),
-        (lambda d: d.update(code="import os"), "keys of format version 4"),
+        (lambda d: d.pop("versions"), f"keys of format version {FORMAT_VERSION}"),
+        (lambda d: d.update(code="import os"), f"keys of format version {FORMAT_VERSION}"),
         (lambda d: d.update(versions={"numpy": 2}), "versions are malformed"),
         (lambda d: d.update(versions=["numpy"]), "versions are malformed"),
         (lambda d: d.update(params=[]), "params are malformed"),
