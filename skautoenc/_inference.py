@@ -110,7 +110,8 @@ class FittedNetwork:
         None: ones, the network's own codes.
     code_mean : ndarray of shape (n_components,) or None, default=None
         Subtracted from the scaled codes on their way out, added on their way in,
-        so that the codes of the training rows are centred, as PCA's scores are.
+        so that the codes of the rows given to ``fit`` are centred, as PCA's
+        scores are.
         None: zeros.
     whiten : bool, default=False
         Whether the codes were fitted whitened (``whiten=True``): a continuation

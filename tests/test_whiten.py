@@ -176,3 +176,10 @@ def test_unpickling_refuses_a_code_scale_that_is_not_positive(trained):
     state["_fitted"] = {**state["_fitted"], "code_scale": np.array([1.0, 0.0])}
     with pytest.raises(ValueError, match="code scale must be positive"):
         AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
+
+
+def test_unpickling_refuses_a_whiten_that_is_not_a_bool(trained):
+    state = trained[True].__getstate__()
+    state["_fitted"] = {**state["_fitted"], "whiten": "yes"}
+    with pytest.raises(ValueError, match="whiten must be a bool; received 'yes'"):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
