@@ -119,8 +119,8 @@ class AutoencoderTransformer(
         to its best weights with 0.3 times the learning rate (twice, waiting half
         as long in those phases), then stops.
     tol : float, default=1e-3
-        Smallest *relative* decrease of the monitored loss that counts as an
-        improvement.
+        Smallest *relative* decrease of the monitored loss (smoothed over
+        epochs) that counts as an improvement.
     noise : {"auto", "gaussian", "masking"} or None, default="auto"
         Corrupt the inputs during training only (a denoising autoencoder):
         ``"gaussian"`` adds noise of standard deviation ``noise_level`` in the

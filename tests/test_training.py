@@ -18,7 +18,7 @@ from skautoenc import AutoencoderTransformer, _trainers
 from skautoenc._fitting import AUTO_NOISE_FRACTION
 from skautoenc._keras import _filtered_stderr
 from skautoenc._trainer_base import CODE_STEP, compiled_network
-from skautoenc._training import _significantly_better
+from skautoenc._training import Settings, _Loop, _significantly_better
 
 FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
 
@@ -213,6 +213,53 @@ def test_each_lower_learning_rate_waits_half_as_long(X):
     assert est.n_iter_ == 1 + 6 + 3 + 3
     rates = est.history_["learning_rate"]
     assert [rates.count(rate) for rate in sorted(set(rates), reverse=True)] == [7, 3, 3]
+
+
+class _ScriptedRows:
+    """Held-out rows whose loss after each epoch is given (times a profile over 20
+    rows); the weights are the epoch."""
+
+    profile = np.linspace(1, 1.2, 20)
+
+    def __init__(self, start, losses):
+        self.start, self.losses, self.n_validation = start, list(losses), len(self.profile)
+
+    def evaluate(self, trainer, frame):
+        return self.start * self.profile
+
+    def train_epoch(self, trainer, frame, level, rng):
+        trainer.epoch += 1
+        return 0.0, self.losses[trainer.epoch - 1] * self.profile
+
+
+def test_plateaus_are_judged_on_the_smoothed_loss():
+    """A held-out loss falling by 0.01 an epoch, with a lucky dip at epoch 3 that the
+    trend only passes at epoch 9: unsmoothed, epochs 4 to 7 would make a plateau of
+    4 and lower the learning rate; smoothed, the dip weighs half and the trend
+    passes it at once."""
+    losses = [1 - 0.01 * epoch for epoch in range(1, 16)]
+    losses[2] -= 0.05
+    trainer = SimpleNamespace(
+        epoch=0,
+        weights=lambda: {"epoch": trainer.epoch},
+        set_weights=lambda weights: None,
+        set_learning_rate=lambda rate: None,
+        optimizer_variables=lambda: [],
+    )
+    settings = Settings(
+        recipe=None,
+        learning_rate=1.0,
+        batch_size=1,
+        noise_level=0.0,
+        epochs=len(losses),
+        tol=1e-4,
+        n_iter_no_change=4,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # still falling at the end
+        result = _Loop(settings, trainer, None, None).run({}, _ScriptedRows(1.0, losses), None)
+    assert result.history["learning_rate"] == [1.0] * len(losses)
+    assert result.weights == {"epoch": len(losses)}  # the lowest loss, the dip's beaten
 
 
 def test_convergence_warning_when_epochs_run_out(X):
