@@ -181,12 +181,14 @@ class StreamedRows:
     def blocks(self):
         """Every row given to ``fit`` (training and held out), standardised, in blocks."""
         for start in self.starts:
-            yield standardize(np.asarray(self.X[start : start + self.step]), self.mean, self.scale)
+            yield self._block(start, held_out=None)
 
-    def _block(self, start, *, held_out: bool) -> np.ndarray:
+    def _block(self, start, *, held_out: bool | None) -> np.ndarray:
+        """The standardised block at ``start``: its held-out rows (True), its
+        training rows (False) or all of them (None)."""
         stop = start + self.step
         block = np.asarray(self.X[start:stop])  # a view of a memmap; Dask computes it
-        if self.validation is not None:
+        if self.validation is not None and held_out is not None:
             keep = self.validation[start:stop]
             block = block[keep if held_out else ~keep]
         return standardize(block, self.mean, self.scale)
