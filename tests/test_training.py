@@ -40,10 +40,14 @@ def X():
 
 @pytest.fixture(scope="module")
 def swiss_roll():
-    """A curved 2-D sheet in 20 noisy dimensions: a nonlinear code of 2 beats PCA's."""
+    """A curved 2-D sheet in 20 noisy dimensions: a nonlinear code of 2 beats PCA's.
+
+    1,000 rows, so that the fit's 75 held-out rows show the gain as significant
+    on every backend: with 45, one backend's fit fell just short of the test's
+    threshold (``_significantly_better``) at half PCA's held-out loss."""
     rng = np.random.RandomState(0)
-    points, _ = make_swiss_roll(600, noise=0.1, random_state=0)
-    X = points @ rng.normal(size=(3, 20)) + 0.05 * rng.normal(size=(600, 20))
+    points, _ = make_swiss_roll(1000, noise=0.1, random_state=0)
+    X = points @ rng.normal(size=(3, 20)) + 0.05 * rng.normal(size=(1000, 20))
     return train_test_split(X, test_size=0.25, random_state=0)
 
 
