@@ -52,15 +52,7 @@ class FittedNetworkMixin:
         fitted = self._fitted_or_raise(name)
         views = self.__dict__.get("_keras_views")
         if views is None or views[0] is not fitted:
-            models = fitted.network.build_keras_on_data(
-                fitted.weights,
-                fitted.mean,
-                fitted.scale,
-                fitted.lower,
-                fitted.upper,
-                fitted.code_scale,
-                fitted.code_mean,
-            )
+            models = fitted.build_keras()
             views = self.__dict__["_keras_views"] = (fitted, models)
         return views[1]
 

@@ -237,6 +237,19 @@ class FittedNetwork:
             whiten=whiten,
         )
 
+    def build_keras(self):
+        """Keras models of this network in the data's units: ``(autoencoder,
+        encoder, decoder)`` (``Network.build_keras_on_data``)."""
+        return self.network.build_keras_on_data(
+            self.weights,
+            self.mean,
+            self.scale,
+            self.lower,
+            self.upper,
+            self.code_scale,
+            self.code_mean,
+        )
+
     def _in(self, dtype):
         """Weights, mean and scale in ``dtype``; made once per dtype (a benign race)."""
         copy = self._copies.get(dtype)

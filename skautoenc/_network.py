@@ -245,14 +245,12 @@ class Network:
             set_keras_weights(autoencoder, weights)
         return autoencoder, encoder, decoder
 
-    def build_keras_on_data(
-        self, weights, mean, scale, lower=None, upper=None, code_scale=None, code_mean=None
-    ):
-        """Keras models in the data's units: ``(autoencoder, encoder, decoder)``.
+    def build_keras_on_data(self, weights, mean, scale, lower, upper, code_scale, code_mean):
+        """Keras models in the data's units: ``(autoencoder, encoder, decoder)``, of
+        the arrays a ``FittedNetwork`` holds (``FittedNetwork.build_keras``).
 
         The standardisation and its inverse, and the ``code_scale`` and
-        ``code_mean`` of the codes (both or neither, as ``FittedNetwork`` holds
-        them; None: none), are Keras ``Normalization`` layers, the output
+        ``code_mean`` of the codes, are Keras ``Normalization`` layers, the output
         activation an ``Activation`` layer, and the bounds ``lower``/``upper``
         (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror,
         from ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers
@@ -270,24 +268,19 @@ class Network:
         u = layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
         codes = inner_encoder(u)
         z = keras.Input((self.n_components,), name="code")
-        network_codes = z
-        if code_scale is not None:
-            # Codes leave as z * code_scale - code_mean: Normalization's inverse
-            # x * sqrt(variance) + mean, with mean = -code_mean.
-            shift, squares = -np.asarray(code_mean), np.square(code_scale)
-            codes = layers.Normalization(
-                mean=shift, variance=squares, invert=True, name="scale_codes"
-            )(codes)
-            network_codes = layers.Normalization(
-                mean=shift, variance=squares, name="unscale_codes"
-            )(z)
+        # Codes leave as z * code_scale - code_mean: Normalization's inverse
+        # x * sqrt(variance) + mean, with mean = -code_mean.
+        shift, squares = -np.asarray(code_mean), np.square(code_scale)
+        codes = layers.Normalization(mean=shift, variance=squares, invert=True, name="scale_codes")(
+            codes
+        )
+        network_codes = layers.Normalization(mean=shift, variance=squares, name="unscale_codes")(z)
         encoder = keras.Model(x, codes, name="encoder")
         x_hat = layers.Normalization(
             mean=mean, variance=variance, invert=True, name="unstandardize"
         )(inner_decoder(network_codes))
         x_hat = layers.Activation(self.output_activation, name="output")(x_hat)
-        lower = np.full(self.n_features, -np.inf) if lower is None else np.asarray(lower)
-        upper = np.full(self.n_features, np.inf) if upper is None else np.asarray(upper)
+        lower, upper = np.asarray(lower), np.asarray(upper)
         if np.isfinite(lower).any() or np.isfinite(upper).any():
             # A finite stand-in for "no bound" (float32's range), to keep configs finite.
             edge = float(np.finfo(np.float32).max) / 2

@@ -218,7 +218,7 @@ def test_untrained_network_is_pca(X, builder):
     np.testing.assert_allclose(reconstruction, expected, rtol=0, atol=atol)
     reconstruction32 = FittedNetwork(network, start, mean, scale).reconstruct(X.astype(np.float32))
     assert_close(reconstruction32, expected.astype(np.float32), np.float32)
-    keras_model = network.build_keras_on_data(start, mean, scale)[0]  # ...in Keras too
+    keras_model = FittedNetwork(network, start, mean, scale).build_keras()[0]  # ...in Keras too
     assert_close(
         keras_output(keras_model, X.astype(np.float32)), expected.astype(np.float32), np.float32
     )

@@ -154,7 +154,7 @@ def test_untrained_network_is_pca(digits, image_shape, conv_filters):
     pca = PCA(5).fit(X)
     expected = pca.inverse_transform(pca.transform(X))
     np.testing.assert_allclose(reconstruction, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
-    keras_model = network.build_keras_on_data(start, mean, scale)[0]  # ...in Keras too
+    keras_model = FittedNetwork(network, start, mean, scale).build_keras()[0]  # ...in Keras too
     np.testing.assert_allclose(
         keras_output(keras_model, X.astype(np.float32)), expected, rtol=0, atol=1e-5
     )
