@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test files spread over worker processes (pytest-xdist), one per core up to four;
+# a file's tests stay in one worker, which fits their shared fixtures once.
+# PYTEST_WORKERS=-n0 runs everything in this process.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 
 # The tests that cover fit, transform, persistence and determinism, run again on
 # each Keras backend by `make test-backends`.
@@ -33,17 +37,17 @@ demo: $(VENV)/.installed-plot
 	$(BIN)/python -m skautoenc demo
 
 test: $(VENV)/.installed-test+dev+plot+docs
-	SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-jax: $(VENV)/.installed-test+dev+plot+docs+jax
-	KERAS_BACKEND=jax SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
+	KERAS_BACKEND=jax SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_WORKERS) $(BACKEND_TESTS) $(PYTEST_ARGS)
 
 $(VENV)/.installed-torch: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	@touch $@
 
 test-torch: $(VENV)/.installed-test+dev+plot+docs $(VENV)/.installed-torch
-	KERAS_BACKEND=torch SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(BACKEND_TESTS) $(PYTEST_ARGS)
+	KERAS_BACKEND=torch SCIPY_ARRAY_API=1 $(BIN)/python -m pytest -q $(PYTEST_WORKERS) $(BACKEND_TESTS) $(PYTEST_ARGS)
 
 # TensorFlow (the whole suite), then JAX and PyTorch (the backend tests).
 test-backends: test test-jax test-torch
