@@ -39,7 +39,10 @@ is a development tool, not a dependency); mnist28.
 Keras is imported before the first fit, so fit times exclude importing
 TensorFlow, but the first fit of each network shape includes tracing its training
 function. Run: ``python benchmarks/bench_vs_pca.py [--datasets digits mnist28]
-[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--epochs 10] [--backend jax]``.
+[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--epochs 10]
+[--param NAME=VALUE ...] [--backend jax]``. ``--param`` sets autoencoder parameters
+other than the defaults (a Python literal each), to run another setting over the
+same cells; the targets are still printed, but they are about the defaults.
 ``--quick``: one seed and k in {2, 4, 8, 16} only. ``--holdout``: instead of the
 development suite, a held-out one that no default was chosen on (``HOLDOUT``:
 thirteen more statsmodels tables, and scikit-learn's linnerud), to check that the
@@ -53,6 +56,7 @@ the held-out names.
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import importlib
 import time
@@ -176,7 +180,7 @@ def centred_rank(X):
     return int(np.linalg.matrix_rank(X - X.mean(axis=0)))
 
 
-def run_cell(X_train, X_test, k, seed, epochs=None):
+def run_cell(X_train, X_test, k, seed, params=None):
     start = time.perf_counter()
     pca = PCA(k, random_state=seed).fit(X_train)
     pca_seconds = time.perf_counter() - start
@@ -185,9 +189,7 @@ def run_cell(X_train, X_test, k, seed, epochs=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
-        ae = AutoencoderTransformer(k, random_state=seed)
-        if epochs is not None:
-            ae.set_params(epochs=epochs)
+        ae = AutoencoderTransformer(k, random_state=seed).set_params(**(params or {}))
         ae.fit(X_train)
         ae_seconds = time.perf_counter() - start
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
@@ -323,6 +325,20 @@ COLUMNS = (
 )
 
 
+def parse_param(text: str) -> tuple[str, object]:
+    """``"name=value"`` as ``(name, value)``, the value read as a Python literal."""
+    name, equals, value = text.partition("=")
+    try:
+        if not (equals and name.isidentifier()):
+            raise ValueError(text)
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError) as error:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE with VALUE a Python literal, such as "
+            f"'hidden_layer_sizes=(512,)'; received {text!r}"
+        ) from error
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -345,7 +361,22 @@ def main():
         help="cap the autoencoder's epochs (default: its own); the targets are judged "
         "on the defaults, this shows what capped fits lose (docs/scaling.md)",
     )
+    parser.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        type=parse_param,
+        help="an autoencoder parameter other than the defaults, VALUE a Python literal "
+        "(repeatable), e.g. --param 'hidden_layer_sizes=(512,)': the same suite for "
+        "another setting; the targets are judged on the defaults",
+    )
     args, keras = parse_args_and_import_keras(parser)
+    params = dict(args.param)
+    if args.epochs is not None:
+        params["epochs"] = args.epochs
+    if params:
+        print(f"autoencoder parameters other than the defaults: {params}")
     seeds = args.seeds[:1] if args.quick else args.seeds
     loaders = {**LOADERS, **HOLDOUT_LOADERS}
     names = args.datasets or list(HOLDOUT_LOADERS if args.holdout else LOADERS)
@@ -382,7 +413,7 @@ def main():
                         "seed": seed,
                         "k": k,
                         "rank": rank,
-                        **run_cell(X_train, X_test, k, seed, args.epochs),
+                        **run_cell(X_train, X_test, k, seed, params),
                     }
                     rows.append(row)
                     shape = f"{X.shape[0]}x{X.shape[1]}"
