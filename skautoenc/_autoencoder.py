@@ -407,8 +407,9 @@ class AutoencoderTransformer(
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all of ``X``.
 
-        Greater is better, so ``GridSearchCV`` can pick ``n_components`` with no
-        scorer given.
+        Greater is better: ``GridSearchCV`` compares settings with no scorer.
+        Over ``n_components`` it favours the largest (more codes reconstruct
+        better): size by a downstream score or :func:`~skautoenc.compare_with_pca`.
 
         Parameters
         ----------
