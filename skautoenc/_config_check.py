@@ -119,6 +119,7 @@ _CONVOLUTIONS = frozenset(
 )
 _DEPTHWISE = frozenset({"DepthwiseConv1D", "DepthwiseConv2D"})
 _GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+_COUNTED = frozenset({"Dense", *_CONVOLUTIONS, *_DEPTHWISE, *_GATES})
 
 
 def least_weights(config: dict) -> int:
@@ -126,19 +127,33 @@ def least_weights(config: dict) -> int:
     (one ``check_config`` accepted), from the config alone.
 
     Counts the kernels of Dense, convolution and recurrent layers, nested ones
-    included, each with the input channels its ``build_config`` declares (1 where it
-    declares none: the true count can only be larger); biases and other layers'
-    arrays only add to it. A saved file holds every weight in at least 4 bytes, so
-    a network whose bound exceeds that is refused before Keras allocates anything.
-    Layers that widen their input without weights (``UpSampling``, ``RepeatVector``)
-    can make the true count far larger than the bound.
+    included, each with the input channels its ``build_config`` declares; biases
+    and other layers' arrays only add to it. A saved file holds every weight in at
+    least 4 bytes, so a network whose bound exceeds that is refused before Keras
+    allocates anything.
+
+    Keras builds a layer that declares its input shape from that shape, and then
+    refuses inputs of another (a layer's input spec), so the declared channels are
+    the ones it allocates for. A counted layer that declares none would be built
+    from the inputs Keras finds when it wires the model, which layers without
+    weights can widen at will (``UpSampling``, ``RepeatVector`` before a
+    ``Flatten``): ``ValueError``. Keras declares them for every layer of a built
+    model, which every config kept here comes from.
     """
     total = 0
     for node in serialized_objects(config):
         name, options = node["class_name"], node.get("config")
-        if not isinstance(options, dict):
+        if not isinstance(options, dict) or name not in _COUNTED:
             continue
         channels = _input_channels(node, options)
+        if not channels:
+            raise ValueError(
+                f"The config's {name} layer {options.get('name')!r} declares no input "
+                "shape, so the size of its kernel cannot be bounded before Keras "
+                "allocates it (Keras writes a build_config with the input shape for "
+                "every layer of a built model). Received: "
+                f"build_config={shortened(node.get('build_config'))}."
+            )
         if name == "Dense":
             total += channels * _positive(options.get("units"))
         elif name in _CONVOLUTIONS:
@@ -165,13 +180,13 @@ def _window(options: dict) -> int:
 
 
 def _input_channels(node: dict, options: dict) -> int:
-    """The input channels a layer's ``build_config`` declares, or 1."""
+    """The input channels a layer's ``build_config`` declares, or 0 (none)."""
     build = node.get("build_config")
     shape = build.get("input_shape") if isinstance(build, dict) else None
     if not isinstance(shape, (list, tuple)) or len(shape) < 2:
-        return 1
+        return 0
     axis = 1 if options.get("data_format") == "channels_first" else -1
-    return _positive(shape[axis]) or 1
+    return _positive(shape[axis])
 
 
 def serialized_objects(node):

@@ -121,7 +121,15 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
         )
     # Keras would allocate the network's weights before they are compared with the
     # file's arrays: a network that cannot fit in the file is refused first.
-    weights = sum(least_weights(configs[part]) for part in ("encoder", "decoder"))
+    try:
+        weights = sum(least_weights(configs[part]) for part in ("encoder", "decoder"))
+    except ValueError as error:
+        reader.refuse(
+            "its builder's network cannot be bounded before Keras builds it.",
+            "a build_config with the input shape on every Dense, convolution and recurrent layer",
+            str(error),
+            error,
+        )
     size = min(np.dtype(dtype).itemsize for dtype in WEIGHT_DTYPES)
     if size * weights > reader.size:
         reader.refuse(

@@ -164,6 +164,7 @@ HOSTILE = {
         layers=["x"]
     ),
     "a layer too large for any machine": lambda document, marker: _decoder_units(document, 2**57),
+    "a widened layer without its input shape": lambda document, marker: _widened(document),
     "a layer larger than the file": lambda document, marker: _decoder_units(document, 4_000_000),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
@@ -196,6 +197,8 @@ REASONS = {
     "a registered initializer": "built-in layers .*kernel_initializer must be a serialized",
     "layers that are not objects": "built-in layers .*must list its layers as objects",
     "a layer too large for any machine": "at least [0-9,]+ weights, more than the file can hold",
+    "a widened layer without its input shape": "cannot be bounded before Keras builds it.*"
+    "Dense layer 'decoder_residual_2' declares no input shape",
     "a layer larger than the file": "at least [0-9,]+ weights, more than the file can hold",
     "an unlisted class": "built-in layers .*custom or unlisted classes.*keras.layers.TFSMLayer",
     "a subclassed model": "built-in layers .*subclassed model",
@@ -214,6 +217,20 @@ def _decoder_units(document, units):
     hidden, last = decoder["config"]["layers"][1:3]
     hidden["config"]["units"] = units
     last["build_config"]["input_shape"][-1] = units
+
+
+def _widened(document):
+    """Layers without weights that widen the decoder's hidden rows a millionfold before
+    its last Dense, whose input shape is dropped: Keras would size that kernel (8
+    million rows) from the widened rows when it wires the model."""
+    layers = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]["config"]
+    widening = [
+        keras.layers.Reshape((8, 1), name="widen_0"),
+        keras.layers.UpSampling1D(10**6, name="widen_1"),
+        keras.layers.Flatten(name="widen_2"),
+    ]
+    layers["layers"][2:2] = [keras.saving.serialize_keras_object(layer) for layer in widening]
+    del layers["layers"][-1]["build_config"]
 
 
 @pytest.mark.parametrize("hostile", list(HOSTILE))
@@ -311,6 +328,19 @@ def test_a_pickled_state_whose_config_outgrows_its_arrays_is_refused(fitted):
     layer["config"] = json.dumps(config)
     network["builder_layers"] = [network["builder_layers"][0], layer]
     with pytest.raises(ValueError, match="does not describe its arrays: it has at least"):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
+
+
+def test_a_pickled_state_with_a_layer_of_undeclared_input_shape_is_refused(fitted):
+    state = fitted.__getstate__()
+    state["_fitted"] = dict(state["_fitted"])
+    network = state["_fitted"]["network"] = dict(state["_fitted"]["network"])
+    layer = dict(network["builder_layers"][1])  # the decoder's path
+    config = json.loads(layer["config"])
+    del config["config"]["layers"][-1]["build_config"]
+    layer["config"] = json.dumps(config)
+    network["builder_layers"] = [network["builder_layers"][0], layer]
+    with pytest.raises(ValueError, match="Dense layer 'decoder_residual_2' declares no input"):
         AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
 
 
