@@ -5,8 +5,8 @@
 anything else is refused at ``save``. ``decode_params`` reads them back for
 ``load``, refusing through the ``ArchiveReader`` anything but what
 ``encode_param`` writes; a builder's configs pass ``_config_check`` before Keras
-sees them, and a network that could not fit in the file is refused before Keras
-allocates its weights.
+sees them, and a network that could not fit in the file, or whose size its
+configs do not bound, is refused before Keras allocates its weights.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def encode_param(name: str, value: Any) -> Any:
 
 
 def decode_params(reader: ArchiveReader, encoded: dict) -> dict[str, Any]:
+    """The estimator's parameters from a file's JSON values, or ``reader.refuse``."""
     known = set(AutoencoderTransformer().get_params(deep=False))
     if set(encoded) != known:
         reader.refuse(
