@@ -317,31 +317,42 @@ def test_a_pickled_state_with_a_lambda_is_refused(fitted, tmp_path):
         )
 
 
-def test_a_pickled_state_whose_config_outgrows_its_arrays_is_refused(fitted):
+def _tampered_decoder(fitted, edit) -> dict:
+    """The fitted estimator's pickled state, its decoder path's layer configs changed
+    by ``edit(layers)``."""
     state = fitted.__getstate__()
     state["_fitted"] = dict(state["_fitted"])
     network = state["_fitted"]["network"] = dict(state["_fitted"]["network"])
-    layer = dict(network["builder_layers"][1])  # the decoder's path
+    layer = dict(network["builder_layers"][1])
     config = json.loads(layer["config"])
-    hidden, last = config["config"]["layers"][1:3]
+    edit(config["config"]["layers"])
+    layer["config"] = json.dumps(config)
+    network["builder_layers"] = [network["builder_layers"][0], layer]
+    return state
+
+
+def _outgrown(layers):
+    hidden, last = layers[1:3]
     hidden["config"]["units"] = last["build_config"]["input_shape"][-1] = 4_000_000
-    layer["config"] = json.dumps(config)
-    network["builder_layers"] = [network["builder_layers"][0], layer]
-    with pytest.raises(ValueError, match="does not describe its arrays: it has at least"):
-        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
 
 
-def test_a_pickled_state_with_a_layer_of_undeclared_input_shape_is_refused(fitted):
-    state = fitted.__getstate__()
-    state["_fitted"] = dict(state["_fitted"])
-    network = state["_fitted"]["network"] = dict(state["_fitted"]["network"])
-    layer = dict(network["builder_layers"][1])  # the decoder's path
-    config = json.loads(layer["config"])
-    del config["config"]["layers"][-1]["build_config"]
-    layer["config"] = json.dumps(config)
-    network["builder_layers"] = [network["builder_layers"][0], layer]
-    with pytest.raises(ValueError, match="Dense layer 'decoder_residual_2' declares no input"):
-        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(state)
+PICKLED_DECODERS = {
+    "more weights than its arrays": (_outgrown, "does not describe its arrays: it has at least"),
+    "a layer of undeclared input shape": (
+        lambda layers: layers[-1].pop("build_config"),
+        "Dense layer 'decoder_residual_2' declares no input shape",
+    ),
+}
+
+
+@pytest.mark.parametrize(("edit", "reason"), PICKLED_DECODERS.values(), ids=list(PICKLED_DECODERS))
+def test_a_pickled_state_whose_decoder_is_not_bounded_by_its_arrays_is_refused(
+    fitted, edit, reason
+):
+    with pytest.raises(ValueError, match=reason):
+        AutoencoderTransformer.__new__(AutoencoderTransformer).__setstate__(
+            _tampered_decoder(fitted, edit)
+        )
 
 
 def test_skops_files_round_trip_with_the_trusted_types(X):
