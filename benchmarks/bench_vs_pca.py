@@ -39,8 +39,8 @@ is a development tool, not a dependency); mnist28.
 Keras is imported before the first fit, so fit times exclude importing
 TensorFlow, but the first fit of each network shape includes tracing its training
 function. Run: ``python benchmarks/bench_vs_pca.py [--datasets digits mnist28]
-[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--epochs 10]
-[--param NAME=VALUE ...] [--backend jax]``. ``--param`` sets autoencoder parameters
+[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--param NAME=VALUE ...]
+[--backend jax]``. ``--param`` sets autoencoder parameters
 other than the defaults (a Python literal each), to run another setting over the
 same cells; the targets are still printed, but they are about the defaults.
 ``--quick``: one seed and k in {2, 4, 8, 16} only. ``--holdout``: instead of the
@@ -356,12 +356,6 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one seed, k in {2, 4, 8, 16}")
     parser.add_argument("--csv", metavar="PATH", help="also write the table to this CSV file")
     parser.add_argument(
-        "--epochs",
-        type=int,
-        help="cap the autoencoder's epochs (default: its own); the targets are judged "
-        "on the defaults, this shows what capped fits lose (docs/scaling.md)",
-    )
-    parser.add_argument(
         "--param",
         metavar="NAME=VALUE",
         action="append",
@@ -369,12 +363,11 @@ def main():
         type=parse_param,
         help="an autoencoder parameter other than the defaults, VALUE a Python literal "
         "(repeatable), e.g. --param 'hidden_layer_sizes=(512,)': the same suite for "
-        "another setting; the targets are judged on the defaults",
+        "another setting (--param epochs=10: what capped fits lose, docs/scaling.md); "
+        "the targets are judged on the defaults",
     )
     args, keras = parse_args_and_import_keras(parser)
     params = dict(args.param)
-    if args.epochs is not None:
-        params["epochs"] = args.epochs
     if params:
         print(f"autoencoder parameters other than the defaults: {params}")
     seeds = args.seeds[:1] if args.quick else args.seeds

@@ -407,9 +407,9 @@ class AutoencoderTransformer(
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all of ``X``.
 
-        Greater is better: ``GridSearchCV`` compares settings with no scorer.
-        Over ``n_components`` it favours the largest (more codes reconstruct
-        better): size by a downstream score or :func:`~skautoenc.compare_with_pca`.
+        Greater is better: ``GridSearchCV`` ranks settings by it with no scorer.
+        More codes reconstruct better, so choose ``n_components`` by a downstream
+        model's score or with :func:`~skautoenc.compare_with_pca`.
 
         Parameters
         ----------
