@@ -85,8 +85,8 @@ class AutoencoderTransformer(
     builder_kwargs : dict or None, default=None
         Keyword arguments of ``builder`` (searched as whole dicts).
     activation : str, default="relu"
-        Keras activation of the hidden layers (any name ``keras.activations.get``
-        accepts).
+        Keras activation of the hidden layers (a name ``keras.activations.get``
+        accepts). ReLU suits tables; ``"elu"`` suits images (see the user guide).
     output_activation : str, default="auto"
         The reconstruction's activation, in the data's units. ``"auto"``: linear,
         clipped to the bounds the training data show (``output_min_``,
