@@ -10,6 +10,7 @@ the loading process could run code that is not Keras'.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 # Keras' built-in classes a config may name, by the module its serialization gives.
@@ -110,7 +111,7 @@ def check_config(config: Any, part: str) -> None:
             )
 
 
-# Weighted layers whose kernel a config sizes: Dense's units, the filters of
+# Weighted layers whose arrays a config sizes: Dense's units, the filters of
 # convolutions (kernel window x input channels x filters), the gates of recurrent
 # layers (their recurrent kernel is units x gates x units, whatever the input).
 _CONVOLUTIONS = frozenset(
@@ -119,22 +120,28 @@ _CONVOLUTIONS = frozenset(
 )
 _DEPTHWISE = frozenset({"DepthwiseConv1D", "DepthwiseConv2D"})
 _GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
-_COUNTED = frozenset({"Dense", *_CONVOLUTIONS, *_DEPTHWISE, *_GATES})
+# Layers whose arrays take the size of their input (PReLU's slopes, the
+# normalizations' statistics and factors) or an einsum of it.
+_SIZED_BY_INPUT = frozenset(
+    """PReLU BatchNormalization LayerNormalization GroupNormalization
+    EinsumDense""".split()  # noqa: SIM905
+)
+_COUNTED = frozenset({"Dense", *_CONVOLUTIONS, *_DEPTHWISE, *_GATES, *_SIZED_BY_INPUT})
 
 
 def least_weights(config: dict) -> int:
-    """A lower bound of the weights Keras allocates to build a model ``config``
-    (one ``check_config`` accepted), from the config alone.
+    """The weights Keras allocates to build a model ``config`` (one ``check_config``
+    accepted), from the config alone.
 
-    Counts the kernels of Dense, convolution and recurrent layers, nested ones
-    included, each with the input channels its ``build_config`` declares; biases
-    and other layers' arrays only add to it. A saved file holds every weight in at
-    least 4 bytes, so a network whose bound exceeds that is refused before Keras
-    allocates anything.
+    Counts the arrays of Dense, EinsumDense, convolution, recurrent, PReLU and
+    normalization layers, nested ones included, each from the input shape its
+    ``build_config`` declares; the other layers allowed here hold none. A saved
+    file holds every weight in at least 4 bytes, so a network whose count exceeds
+    that is refused before Keras allocates anything.
 
     Keras builds a layer that declares its input shape from that shape, and then
-    refuses inputs of another (a layer's input spec), so the declared channels are
-    the ones it allocates for. A counted layer that declares none would be built
+    refuses inputs of another (a layer's input spec), so the declared shape is
+    the one it allocates for. A counted layer that declares none would be built
     from the inputs Keras finds when it wires the model, which layers without
     weights can widen at will (``UpSampling``, ``RepeatVector`` before a
     ``Flatten``): ``ValueError``. Keras declares them for every layer of a built
@@ -145,32 +152,116 @@ def least_weights(config: dict) -> int:
         name, options = node["class_name"], node.get("config")
         if not isinstance(options, dict) or name not in _COUNTED:
             continue
-        channels = _input_channels(node, options)
-        if not channels:
+        shape = _declared_shape(node)
+        if shape is None:
             raise ValueError(
                 f"The config's {name} layer {options.get('name')!r} declares no input "
-                "shape, so the size of its kernel cannot be bounded before Keras "
-                "allocates it (Keras writes a build_config with the input shape for "
+                "shape, so the size of its arrays cannot be bounded before Keras "
+                "allocates them (Keras writes a build_config with the input shape for "
                 "every layer of a built model). Received: "
                 f"build_config={shortened(node.get('build_config'))}."
             )
-        if name == "Dense":
-            total += channels * _positive(options.get("units"))
-        elif name in _CONVOLUTIONS:
-            window = 1 if name.startswith("Separable") else _window(options)
-            groups = _positive(options.get("groups")) or 1  # each sees channels / groups
-            total += window * (channels // groups) * _positive(options.get("filters"))
-        elif name in _DEPTHWISE:
-            total += _window(options) * channels * _positive(options.get("depth_multiplier"))
-        elif name in _GATES:
-            units = _positive(options.get("units"))
-            total += _GATES[name] * units * (units + channels)
+        total += _layer_weights(name, options, shape)
     return total
+
+
+def _layer_weights(name: str, options: dict, shape: list) -> int:
+    """The weights a counted layer allocates for inputs of ``shape``."""
+    channels = _positive(_at(shape, 1 if options.get("data_format") == "channels_first" else -1))
+    bias = bool(options.get("use_bias", True))
+    if name == "Dense":
+        units = _positive(options.get("units"))
+        return (channels + bias) * units
+    if name in _CONVOLUTIONS:
+        filters, window = _positive(options.get("filters")), _window(options)
+        if name.startswith("Separable"):  # a depthwise kernel, then a pointwise one
+            multiplied = channels * _positive(options.get("depth_multiplier"))
+            return window * multiplied + (multiplied + bias) * filters
+        groups = _positive(options.get("groups")) or 1  # each sees channels / groups
+        return (window * (channels // groups) + bias) * filters
+    if name in _DEPTHWISE:
+        multiplied = channels * _positive(options.get("depth_multiplier"))
+        return (_window(options) + bias) * multiplied
+    if name in _GATES:
+        units, gates = _positive(options.get("units")), _GATES[name]
+        biases = 2 if name == "GRU" and options.get("reset_after", True) else 1
+        return gates * units * (units + channels + bias * biases)
+    if name == "PReLU":
+        shared = options.get("shared_axes") or ()
+        shared = shared if isinstance(shared, (list, tuple)) else [shared]
+        return math.prod(
+            1 if axis in shared else _positive(n) for axis, n in enumerate(shape) if axis
+        )
+    if name == "EinsumDense":
+        return _einsum_arrays(options, shape)
+    axes = options.get("axis", -1)
+    size = math.prod(
+        _positive(_at(shape, axis)) for axis in (axes if isinstance(axes, list) else [axes])
+    )
+    if name == "LayerNormalization":
+        rms = bool(options.get("rms_scaling"))
+        arrays = bool(options.get("scale", True) or rms) + bool(
+            options.get("center", True) and not rms
+        )
+    else:  # Batch- and GroupNormalization; BatchNormalization adds its moving statistics
+        arrays = bool(options.get("scale", True)) + bool(options.get("center", True))
+        arrays += 2 if name == "BatchNormalization" else 0
+    return arrays * size
+
+
+def _einsum_arrays(options: dict, shape: list) -> int:
+    """EinsumDense's kernel and bias sizes, worked out from its equation as Keras
+    does: each kernel axis takes the size of the output axis (``output_shape``) or
+    else the input axis it names, each bias axis the output axis's; 0 for an
+    equation Keras refuses."""
+    equation, partial = options.get("equation"), options.get("output_shape")
+    if not isinstance(equation, str):
+        return 0
+    dotted = equation.replace("...", "0")
+    forms = ((re.match(pattern, dotted), left) for pattern, left in _EINSUM_FORMS)
+    match, left = next(((match, left) for match, left in forms if match), (None, False))
+    if match is None:
+        return 0
+    inputs, kernel, outputs = match.groups()
+    elided = len(shape) - len(inputs)
+    partial = [partial] if isinstance(partial, int) else partial
+    output = [shape[0], *(partial if isinstance(partial, (list, tuple)) else [])]
+    if elided > 0 and left:
+        output[1:1] = shape[elided - 1 : 0 : -1]
+    elif elided > 0:
+        output += shape[len(shape) - elided :]
+    output_axis = {axis: i + elided if left else i for i, axis in enumerate(outputs)}
+    input_axis = {axis: i + elided - len(shape) if left else i for i, axis in enumerate(inputs)}
+    sizes = [
+        _at(output, output_axis[axis]) if axis in output_axis else _at(shape, input_axis.get(axis))
+        for axis in kernel
+    ]
+    bias_axes = options.get("bias_axes") or ""
+    bias = [_at(output, output_axis.get(axis)) for axis in bias_axes if isinstance(bias_axes, str)]
+    return math.prod(_positive(size) for size in sizes) + (
+        math.prod(_positive(size) for size in bias) if bias else 0
+    )
+
+
+# EinsumDense's equations with "..." replaced by "0": none, on the left, on the right.
+_EINSUM_FORMS = (
+    ("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", False),
+    ("0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", True),
+    ("([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", False),
+)
 
 
 def _positive(value) -> int:
     """``value`` when a positive int, else 0 (Keras refuses it; it bounds nothing)."""
     return value if type(value) is int and value > 0 else 0
+
+
+def _at(sequence: list, index):
+    """``sequence[index]``, or None where Keras could not index it either."""
+    try:
+        return sequence[index] if type(index) is int else None
+    except IndexError:
+        return None
 
 
 def _window(options: dict) -> int:
@@ -179,14 +270,11 @@ def _window(options: dict) -> int:
     return math.prod(_positive(n) for n in sizes)
 
 
-def _input_channels(node: dict, options: dict) -> int:
-    """The input channels a layer's ``build_config`` declares, or 0 (none)."""
+def _declared_shape(node: dict) -> list | None:
+    """The input shape a layer's ``build_config`` declares (batch axis first), or None."""
     build = node.get("build_config")
     shape = build.get("input_shape") if isinstance(build, dict) else None
-    if not isinstance(shape, (list, tuple)) or len(shape) < 2:
-        return 0
-    axis = 1 if options.get("data_format") == "channels_first" else -1
-    return _positive(shape[axis])
+    return list(shape) if isinstance(shape, (list, tuple)) and len(shape) >= 2 else None
 
 
 def serialized_objects(node):

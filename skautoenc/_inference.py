@@ -372,8 +372,8 @@ def _builder_layer(fields: dict) -> Layer:
             "arrays": tuple((name, tuple(shape)) for name, shape in fields["arrays"]),
         }
     )
-    # The arrays (checked against these shapes) must hold at least the config's
-    # kernels, or Keras would allocate more at the first pass than the state holds.
+    # The arrays (checked against these shapes) must hold the config's weights, or
+    # Keras would allocate more at the first pass than the state holds.
     least, held = least_weights(config), sum(math.prod(s) for s in layer.weight_shapes().values())
     if least > held:
         raise ValueError(

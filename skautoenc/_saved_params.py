@@ -127,7 +127,7 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
     except ValueError as error:
         reader.refuse(
             "its builder's network cannot be bounded before Keras builds it.",
-            "a build_config with the input shape on every Dense, convolution and recurrent layer",
+            "a build_config with the input shape on every layer with weights",
             str(error),
             error,
         )

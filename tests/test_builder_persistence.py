@@ -165,6 +165,9 @@ HOSTILE = {
     ),
     "a layer too large for any machine": lambda document, marker: _decoder_units(document, 2**57),
     "a widened layer without its input shape": lambda document, marker: _widened(document),
+    "a widened PReLU without its input shape": lambda document, marker: _widened(
+        document, keras.layers.PReLU(name="widen_3")
+    ),
     "a layer larger than the file": lambda document, marker: _decoder_units(document, 4_000_000),
     "an unlisted class": lambda document, marker: _encoder(document)["config"]["layers"][2].update(
         class_name="TFSMLayer"
@@ -199,6 +202,8 @@ REASONS = {
     "a layer too large for any machine": "at least [0-9,]+ weights, more than the file can hold",
     "a widened layer without its input shape": "cannot be bounded before Keras builds it.*"
     "Dense layer 'decoder_residual_2' declares no input shape",
+    "a widened PReLU without its input shape": "cannot be bounded before Keras builds it.*"
+    "PReLU layer 'widen_3' declares no input shape",
     "a layer larger than the file": "at least [0-9,]+ weights, more than the file can hold",
     "an unlisted class": "built-in layers .*custom or unlisted classes.*keras.layers.TFSMLayer",
     "a subclassed model": "built-in layers .*subclassed model",
@@ -219,18 +224,21 @@ def _decoder_units(document, units):
     last["build_config"]["input_shape"][-1] = units
 
 
-def _widened(document):
+def _widened(document, unbuilt=None):
     """Layers without weights that widen the decoder's hidden rows a millionfold before
-    its last Dense, whose input shape is dropped: Keras would size that kernel (8
-    million rows) from the widened rows when it wires the model."""
+    its last Dense, whose input shape is dropped, or before an ``unbuilt`` layer that
+    declares none: Keras would size that layer's arrays (8 million rows) from the
+    widened rows when it wires the model."""
     layers = document["params"]["builder"]["skautoenc.KerasNetwork"]["decoder"]["config"]
     widening = [
         keras.layers.Reshape((8, 1), name="widen_0"),
         keras.layers.UpSampling1D(10**6, name="widen_1"),
         keras.layers.Flatten(name="widen_2"),
+        *([unbuilt] if unbuilt else []),
     ]
     layers["layers"][2:2] = [keras.saving.serialize_keras_object(layer) for layer in widening]
-    del layers["layers"][-1]["build_config"]
+    if unbuilt is None:
+        del layers["layers"][-1]["build_config"]
 
 
 @pytest.mark.parametrize("hostile", list(HOSTILE))
@@ -255,7 +263,7 @@ def test_a_network_larger_than_its_file_is_refused_before_keras_builds_it(saved,
         skautoenc.load(io.BytesIO(data))
 
 
-def test_least_weights_counts_the_kernels_keras_allocates():
+def test_least_weights_counts_the_weights_keras_allocates():
     from skautoenc._config_check import least_weights
     from skautoenc._keras_network import model_config
 
@@ -274,17 +282,45 @@ def test_least_weights_counts_the_kernels_keras_allocates():
             inner,
         ]
     )
-    kernels = sum(int(np.prod(w.shape)) for w in model.weights if w.path.endswith("kernel"))
-    assert least_weights(model_config(model, "encoder")) == kernels
-    # Depthwise and separable kernels: a lower bound, never more than Keras allocates.
+    assert least_weights(model_config(model, "encoder")) == model.count_params()
     model = keras.Sequential(
         [
             keras.Input((16, 16, 3)),
             layers.SeparableConv2D(8, 3, depth_multiplier=2),
-            layers.DepthwiseConv2D(3, depth_multiplier=2),
+            layers.DepthwiseConv2D(3, depth_multiplier=2, use_bias=False),
+            layers.Conv2D(4, 3, data_format="channels_first"),
+            layers.Reshape((-1, 14)),
+            layers.SimpleRNN(3, return_sequences=True),
+            layers.GRU(2, reset_after=False, use_bias=False),
         ]
     )
-    assert 0 < least_weights(model_config(model, "encoder")) <= model.count_params()
+    assert least_weights(model_config(model, "encoder")) == model.count_params()
+
+
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`:UserWarning")
+def test_least_weights_counts_the_arrays_that_grow_with_the_input():
+    from skautoenc._config_check import least_weights
+    from skautoenc._keras_network import model_config
+
+    layers = keras.layers
+    model = keras.Sequential(
+        [
+            keras.Input((6, 4)),
+            layers.EinsumDense("abc,cd->abd", output_shape=(6, 5), bias_axes="bd"),
+            layers.PReLU(shared_axes=[1]),
+            layers.LayerNormalization(axis=[1, 2], center=False),
+            layers.BatchNormalization(),
+            layers.GroupNormalization(groups=5),
+            layers.EinsumDense("...b,bc->...c", output_shape=3),
+            layers.EinsumDense("ab...,bc->ac...", output_shape=(7,)),
+            layers.Flatten(),
+            layers.PReLU(),
+            layers.LayerNormalization(rms_scaling=True),
+            layers.BatchNormalization(center=False),
+            layers.Dense(2),
+        ]
+    )
+    assert least_weights(model_config(model, "encoder")) == model.count_params()
 
 
 # ------------------------------------------------------------ pickles and skops
@@ -341,6 +377,10 @@ PICKLED_DECODERS = {
     "a layer of undeclared input shape": (
         lambda layers: layers[-1].pop("build_config"),
         "Dense layer 'decoder_residual_2' declares no input shape",
+    ),
+    "a PReLU of undeclared input shape": (
+        lambda layers: layers.insert(2, keras.saving.serialize_keras_object(keras.layers.PReLU())),
+        "PReLU layer 'p_re_lu.*' declares no input shape",
     ),
 }
 
