@@ -129,7 +129,7 @@ _SIZED_BY_INPUT = frozenset(
 _COUNTED = frozenset({"Dense", *_CONVOLUTIONS, *_DEPTHWISE, *_GATES, *_SIZED_BY_INPUT})
 
 
-def least_weights(config: dict) -> int:
+def allocated_weights(config: dict) -> int:
     """The weights Keras allocates to build a model ``config`` (one ``check_config``
     accepted), from the config alone.
 

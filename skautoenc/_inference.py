@@ -359,7 +359,7 @@ def _builder_layer(fields: dict) -> Layer:
     """A builder's path from pickled fields, its config checked as a file's would be."""
     import json
 
-    from ._config_check import check_config, least_weights
+    from ._config_check import allocated_weights, check_config
 
     part = fields["name"].split("_")[0]
     config = json.loads(fields["config"])
@@ -374,11 +374,14 @@ def _builder_layer(fields: dict) -> Layer:
     )
     # The arrays (checked against these shapes) must hold the config's weights, or
     # Keras would allocate more at the first pass than the state holds.
-    least, held = least_weights(config), sum(math.prod(s) for s in layer.weight_shapes().values())
-    if least > held:
+    needed, held = (
+        allocated_weights(config),
+        sum(math.prod(s) for s in layer.weight_shapes().values()),
+    )
+    if needed > held:
         raise ValueError(
             f"The {part}'s config does not describe its arrays: it has at least "
-            f"{least:,} weights, its arrays {held:,}."
+            f"{needed:,} weights, its arrays {held:,}."
         )
     return layer
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._archive import ArchiveReader
 from ._autoencoder import AutoencoderTransformer
-from ._config_check import least_weights
+from ._config_check import allocated_weights
 from ._keras_network import KerasNetwork
 from ._state import WEIGHT_DTYPES
 
@@ -123,7 +123,7 @@ def _decode_network(reader: ArchiveReader, encoded: Any) -> KerasNetwork:
     # Keras would allocate the network's weights before they are compared with the
     # file's arrays: a network that cannot fit in the file is refused first.
     try:
-        weights = sum(least_weights(configs[part]) for part in ("encoder", "decoder"))
+        weights = sum(allocated_weights(configs[part]) for part in ("encoder", "decoder"))
     except ValueError as error:
         reader.refuse(
             "its builder's network cannot be bounded before Keras builds it.",

@@ -263,8 +263,8 @@ def test_a_network_larger_than_its_file_is_refused_before_keras_builds_it(saved,
         skautoenc.load(io.BytesIO(data))
 
 
-def test_least_weights_counts_the_weights_keras_allocates():
-    from skautoenc._config_check import least_weights
+def test_allocated_weights_counts_what_keras_allocates():
+    from skautoenc._config_check import allocated_weights
     from skautoenc._keras_network import model_config
 
     layers = keras.layers
@@ -282,7 +282,7 @@ def test_least_weights_counts_the_weights_keras_allocates():
             inner,
         ]
     )
-    assert least_weights(model_config(model, "encoder")) == model.count_params()
+    assert allocated_weights(model_config(model, "encoder")) == model.count_params()
     model = keras.Sequential(
         [
             keras.Input((16, 16, 3)),
@@ -294,12 +294,12 @@ def test_least_weights_counts_the_weights_keras_allocates():
             layers.GRU(2, reset_after=False, use_bias=False),
         ]
     )
-    assert least_weights(model_config(model, "encoder")) == model.count_params()
+    assert allocated_weights(model_config(model, "encoder")) == model.count_params()
 
 
 @pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`:UserWarning")
-def test_least_weights_counts_the_arrays_that_grow_with_the_input():
-    from skautoenc._config_check import least_weights
+def test_allocated_weights_counts_the_arrays_that_grow_with_the_input():
+    from skautoenc._config_check import allocated_weights
     from skautoenc._keras_network import model_config
 
     layers = keras.layers
@@ -320,7 +320,7 @@ def test_least_weights_counts_the_arrays_that_grow_with_the_input():
             layers.Dense(2),
         ]
     )
-    assert least_weights(model_config(model, "encoder")) == model.count_params()
+    assert allocated_weights(model_config(model, "encoder")) == model.count_params()
 
 
 # ------------------------------------------------------------ pickles and skops
