@@ -9,7 +9,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-from ._inference import NUMPY_ACTIVATIONS
+from ._activations import NUMPY_ACTIVATIONS
 from ._layers import max_conv_layers
 from ._network import Network
 

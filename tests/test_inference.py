@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from skautoenc import AutoencoderTransformer, _inference
-from skautoenc._inference import NUMPY_ACTIVATIONS
+from skautoenc._activations import NUMPY_ACTIVATIONS
 
 F32 = {"rtol": 1e-5, "atol": 1e-6}
 F64 = {"rtol": 1e-12, "atol": 1e-12}
