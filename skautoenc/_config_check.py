@@ -236,11 +236,11 @@ def _einsum_arrays(options: dict, shape: list) -> int:
         _at(output, output_axis[axis]) if axis in output_axis else _at(shape, input_axis.get(axis))
         for axis in kernel
     ]
-    bias_axes = options.get("bias_axes") or ""
-    bias = [_at(output, output_axis.get(axis)) for axis in bias_axes if isinstance(bias_axes, str)]
-    return math.prod(_positive(size) for size in sizes) + (
-        math.prod(_positive(size) for size in bias) if bias else 0
-    )
+    kernel_size = math.prod(map(_positive, sizes))
+    bias_axes = options.get("bias_axes")
+    if not (isinstance(bias_axes, str) and bias_axes):
+        return kernel_size  # no bias (None), or one Keras refuses
+    return kernel_size + math.prod(_positive(_at(output, output_axis.get(a))) for a in bias_axes)
 
 
 # EinsumDense's equations with "..." replaced by "0": none, on the left, on the right.

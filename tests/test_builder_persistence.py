@@ -323,6 +323,18 @@ def test_allocated_weights_counts_the_arrays_that_grow_with_the_input():
     assert allocated_weights(model_config(model, "encoder")) == model.count_params()
 
 
+def test_allocated_weights_reads_a_malformed_config_without_failing():
+    # A file's config is not trusted: a bias_axes Keras would refuse counts no bias
+    # instead of raising a TypeError past load's refusals.
+    from skautoenc._config_check import allocated_weights
+    from skautoenc._keras_network import model_config
+
+    layer = keras.layers.EinsumDense("ab,bc->ac", output_shape=5, bias_axes="c")
+    config = model_config(keras.Sequential([keras.Input((4,)), layer]), "encoder")
+    config["config"]["layers"][-1]["config"]["bias_axes"] = 5
+    assert allocated_weights(config) == 4 * 5
+
+
 # ------------------------------------------------------------ pickles and skops
 def _tampered_state(fitted, marker) -> dict:
     state = fitted.__getstate__()
