@@ -145,7 +145,16 @@ class _TensorFlowTrainer(Trainer):
         count = tf.TensorSpec([], tf.int32)
         self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar, count)
         self._evaluate = tf.function(evaluate).get_concrete_function(rows, frame)
+        # Every weight read in one call. The tensors keep their values while training
+        # goes on: TensorFlow copies a variable's buffer before updating it in place
+        # when a read of it is still held.
+        weights = model.weights
+        self._snapshot = tf.function(lambda: [tf.identity(v) for v in weights])
+        self._snapshot = self._snapshot.get_concrete_function()
         self._tf = tf
+
+    def snapshot(self):
+        return self._snapshot()
 
     def train_epoch(self, U, frame, level, U_val=None):
         tf = self._tf
@@ -277,13 +286,16 @@ class _JaxTrainer(Trainer):
             for variable, value in zip(group, values, strict=True):
                 variable.assign(value)
 
-    def _weight_values(self):
-        # Read off the state without assigning it to the variables first (``sync``):
-        # a fit reads its weights at every improvement.
+    def snapshot(self):
+        # The state's arrays themselves: JAX arrays do not change, so holding them is
+        # the copy. Not assigned to the variables first (``sync``).
         trainable, non_trainable = self.state[:2]
         variables = [*self.model.trainable_variables, *self.model.non_trainable_variables]
         values = dict(zip(map(id, variables), [*trainable, *non_trainable], strict=True))
-        return [np.array(values[id(v)]) for v in self.model.weights]
+        return [values[id(v)] for v in self.model.weights]
+
+    def _weight_values(self):
+        return [np.array(value) for value in self.snapshot()]
 
     def optimizer_variables(self):
         self.sync()

@@ -129,7 +129,8 @@ class _Loop:
         else:
             best = np.inf
         smoothed = best_smoothed = best
-        best_weights, best_epoch, stalled, reductions = start, 0, 0, 0
+        # The best epoch's weights, as a trainer's snapshot (None: the start).
+        best_weights, best_epoch, stalled, reductions = None, 0, 0, 0
         learning_rate = s.learning_rate
         self._callback("on_train_begin")
         for epoch in range(1, s.epochs + 1):
@@ -156,7 +157,7 @@ class _Loop:
                 break
             if score < best:
                 best, best_epoch = score, epoch
-                best_weights = trainer.weights()
+                best_weights = trainer.snapshot()
                 best_rows = val_rows
             smoothed = _SMOOTHING * smoothed + (1 - _SMOOTHING) * score
             if not np.isfinite(smoothed):  # no held-out rows: the first epoch starts it
@@ -177,7 +178,9 @@ class _Loop:
                 reductions, stalled = reductions + 1, 0
                 learning_rate *= _LR_FACTOR
                 smoothed = best_smoothed = best  # the loss of the weights it goes back to
-                trainer.set_weights(best_weights)
+                trainer.set_weights(
+                    start if best_weights is None else trainer.weights_of(best_weights)
+                )
                 trainer.set_learning_rate(learning_rate)
         else:
             if s.stop_on_plateau:
@@ -191,7 +194,7 @@ class _Loop:
         optimizer_state = trainer.optimizer_variables()
         kept_start = validating and not _significantly_better(start_rows, best_rows)
         return Result(
-            weights=start if kept_start or best_epoch == 0 else best_weights,
+            weights=start if kept_start or best_epoch == 0 else trainer.weights_of(best_weights),
             optimizer_state=optimizer_state,
             history=history,
             start_validation_loss=None if start_rows is None else float(np.mean(start_rows)),

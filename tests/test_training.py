@@ -245,7 +245,8 @@ def test_plateaus_are_judged_on_the_smoothed_loss():
     losses[2] -= 0.05
     trainer = SimpleNamespace(
         epoch=0,
-        weights=lambda: {"epoch": trainer.epoch},
+        snapshot=lambda: trainer.epoch,
+        weights_of=lambda epoch: {"epoch": epoch},
         set_weights=lambda weights: None,
         set_learning_rate=lambda rate: None,
         optimizer_variables=lambda: [],
@@ -509,6 +510,25 @@ def test_an_epoch_runs_exactly_its_batches_however_the_calls_split_them(stepping
     assert not np.allclose(whole[name], stepping.start[name], atol=1e-4)
     for key, value in whole.items():  # float32 training: equal to its rounding
         np.testing.assert_allclose(split[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_a_snapshot_keeps_its_weights_while_training_goes_on(stepping):
+    """A fit keeps its best epoch as a snapshot, held on the device where it can
+    be: neither training on nor setting the weights may change it."""
+    trainer = stepping.trainer
+    stepping.restart()
+    stepping.epoch()
+    before, snapshot = trainer.weights(), trainer.snapshot()
+    stepping.epoch()
+    trained = trainer.weights()
+    trainer.set_weights(stepping.start)
+    stepping.epoch()
+    name = "decoder_linear.kernel"
+    assert not np.array_equal(trained[name], before[name])
+    kept = trainer.weights_of(snapshot)
+    assert kept.keys() == before.keys()
+    for key, value in before.items():
+        np.testing.assert_array_equal(kept[key], value)
 
 
 def test_setting_the_weights_leaves_the_optimizer_state_and_the_noise_going(stepping):
