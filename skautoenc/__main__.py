@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -69,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     compare.add_argument("data", help="path to a .csv (header row, numeric columns) or .npy file")
+    compare.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="columns of the .csv to leave out, by header name: labels, identifiers, text",
+    )
     _add_common_options(compare)
     compare.add_argument(
         "--out",
@@ -111,10 +119,14 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_table(path: str):
+def _read_table(path: str, drop: list[str]):
     import numpy as np
     import pandas as pd
 
+    if drop and not path.endswith(".csv"):
+        raise ValueError(
+            f"--drop names columns of a .csv by their header. Received {drop} for {path!r}."
+        )
     if path.endswith(".npy"):
         data = np.load(path, allow_pickle=False)
         if data.ndim != 2:
@@ -124,11 +136,19 @@ def _read_table(path: str):
         frame = pd.DataFrame(data)
     elif path.endswith(".csv"):
         frame = pd.read_csv(path)
+        unknown = [c for c in drop if c not in frame.columns]
+        if unknown:
+            raise ValueError(
+                f"{path}: --drop names columns that the file does not have: {unknown}. "
+                f"Its columns: {list(frame.columns)}."
+            )
+        frame = frame.drop(columns=drop)
         non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
         if non_numeric:
             raise ValueError(
                 f"{path}: every column must be numeric. Received non-numeric columns: "
-                f"{non_numeric}."
+                f"{non_numeric}. Leave out labels and identifiers with --drop "
+                f"{shlex.join(map(str, non_numeric))}."
             )
     else:
         raise ValueError(f"Expected a .csv or .npy file. Received: {path!r}.")
@@ -171,9 +191,11 @@ def run(args: argparse.Namespace) -> int:
         X, y = load_digits_images(return_X_y=True)
         source = DEMO_DATA
     else:
-        frame = _read_table(args.data)
+        frame = _read_table(args.data, args.drop)
         X, y = frame.to_numpy(dtype=np.float64), None
         source = f"{args.data} ({X.shape[0]} x {X.shape[1]}, as given: not rescaled)"
+        if args.drop:
+            source += f"; left out: {', '.join(args.drop)}"
     if y is None:
         X_train, X_test = train_test_split(X, test_size=0.25, random_state=args.random_state)
         y_test = None

@@ -134,6 +134,40 @@ def test_compare_uses_the_data_as_given(tmp_path, capsys):
     assert f"{mse:.4g}" in out.split("All measurements:")[1]
 
 
+def test_compare_leaves_out_the_dropped_columns(tmp_path, capsys):
+    # A table as users keep it: an identifier and a text label next to the data.
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(40, 3)) * [1, 10, 100]
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.insert(0, "id", np.arange(40))
+    frame["kind"] = rng.choice(["x", "y"], size=40)
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    path = str(tmp_path / "table.csv")
+    assert main(["compare", path, "--epochs", "2"]) == 2
+    assert "Leave out labels and identifiers with --drop kind." in capsys.readouterr().err
+    assert main(["compare", path, "--drop", "kind", "id", "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "table.csv (40 x 3, as given: not rescaled); left out: kind, id" in out
+    X_train, X_test = train_test_split(data, test_size=0.25, random_state=0)
+    pca = PCA(n_components=2).fit(X_train)
+    mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+    assert f"{mse:.4g}" in out.split("All measurements:")[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "drop", "message"),
+    [
+        ("x.csv", ["b", "nope"], "does not have: ['nope']. Its columns: ['a', 'b']"),
+        ("x.npy", ["b"], "--drop names columns of a .csv by their header"),
+    ],
+)
+def test_compare_drop_refuses_what_it_cannot_leave_out(tmp_path, capsys, name, drop, message):
+    pd.DataFrame({"a": range(8), "b": range(8)}).to_csv(tmp_path / "x.csv", index=False)
+    np.save(tmp_path / "x.npy", np.zeros((8, 2)))
+    assert main(["compare", str(tmp_path / name), "--drop", *drop]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_compare_npy_without_out_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "data.npy", np.random.default_rng(0).random((40, 4)))
