@@ -74,7 +74,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         lower, upper = output_bounds(X, est.output_activation, summary.edges)
     else:
         lower, upper = previous.lower, previous.upper
-    eigen = spectrum(summary.covariance) if needs_spectrum else None
+    eigen = spectrum(summary.covariance_root) if needs_spectrum else None
     start = initial_weights(network, eigen, rng) if previous is None else previous.weights
 
     rows = _training_rows(est, X, mean, scale, rng, validating=est.early_stopping and not partial)

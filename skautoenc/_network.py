@@ -309,12 +309,16 @@ def set_keras_weights(model, weights: dict[str, np.ndarray]) -> None:
 
 
 # ---------------------------------------------------------------- the start
-def spectrum(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(variances, axes)`` of a covariance matrix, largest variance first (one
-    eigendecomposition per fit, shared by the PCA start and the noise level)."""
-    variances, vectors = np.linalg.eigh(covariance)
-    order = np.argsort(variances)[::-1]
-    return np.clip(variances[order], 0, None), vectors[:, order]
+def spectrum(covariance_root: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(variances, axes)`` of the covariance ``R.T @ R`` given its square root ``R``
+    (``_rows.Summary.covariance_root``), largest variance first: one SVD per fit,
+    shared by the PCA start and the noise level. Directions beyond R's rank get a
+    variance of 0 and complete the axes to an orthonormal basis."""
+    n_features = covariance_root.shape[1]
+    _, singular_values, vt = np.linalg.svd(covariance_root, full_matrices=True)
+    variances = np.zeros(n_features)
+    variances[: len(singular_values)] = singular_values**2
+    return variances, vt.T
 
 
 def principal_axes(eigen: tuple, n_components: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ Tolerances, as in test_conv.py: a builder's paths run in float32 (in training an
 as a compiled Keras function, in inference), so results that go through them are
 compared with ``rtol=1e-5`` and ``atol=1e-5`` times the largest value (a few float32
 roundings through a handful of layers); float64 results that only the linear PCA path
-produces, ``1e-12``; sklearn's PCA, whose axes come from an SVD of the rows instead of
-an eigendecomposition of their covariance, ``atol=1e-6`` of the largest value.
+produces, ``1e-12``; sklearn's PCA, whose axes come from its own solver (for many rows,
+an eigendecomposition of the covariance), ``atol=1e-6`` of the largest value.
 """
 
 import io
@@ -193,7 +193,7 @@ def test_untrained_network_is_pca(X, builder):
     network = network_for(est, X.shape[1])
     summary = summarize(X, covariance=True)
     mean, scale = summary.mean, summary.scale
-    start = initial_weights(network, spectrum(summary.covariance), np.random.RandomState(0))
+    start = initial_weights(network, spectrum(summary.covariance_root), np.random.RandomState(0))
     assert {name: w.shape for name, w in start.items()} == network.weight_shapes()
     for path in ("encoder_residual", "decoder_residual"):
         # The path's layers (by number), those with arrays: the last starts at zero...
@@ -209,7 +209,7 @@ def test_untrained_network_is_pca(X, builder):
     reconstruction = FittedNetwork(network, start, mean, scale).reconstruct(X)
     # The residual paths add exact zeros to the linear network's start...
     linear = Network(X.shape[1], K, (), "relu", "linear")
-    linear_start = initial_weights(linear, spectrum(summary.covariance), None)
+    linear_start = initial_weights(linear, spectrum(summary.covariance_root), None)
     expected_linear = FittedNetwork(linear, linear_start, mean, scale).reconstruct(X)
     assert_close(reconstruction, expected_linear, np.float64)
     # ... which is PCA, in float64 and float32 (the paths run in float32).
