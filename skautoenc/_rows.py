@@ -87,11 +87,14 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
     error in the data's units (divided by ``scale ** 2``); constant data get a scale
     of 1. ``edges``: each column's extremes and how many rows take them.
     ``covariance``: that of the standardised rows, in float64, as a square root
-    (``Summary.covariance_root``): the QR factor of the centred rows, stacked block
-    by block. Its SVD has the accuracy of an SVD of the rows, as PCA's: the products
-    ``X.T @ X`` square the condition number and lose the small directions' digits
-    (on a table with a column that is the sum of others, at ``n_components`` equal
-    to its rank, the start's error was thousands of times PCA's). ``check``: apply
+    (``Summary.covariance_root``). Rows that fit in one block give their QR factor,
+    whose SVD is as accurate as an SVD of the rows: the products ``X.T @ X`` square
+    the condition number and lose the small directions' digits (on a table with a
+    column that is the sum of others, at ``n_components`` equal to its rank, the
+    start's error was thousands of times PCA's). Larger data give the products all
+    the same: the QR costs about three times as much, which showed in the fit
+    seconds of ``benchmarks/bench_out_of_core.py``, and so many rows per column are
+    where scikit-learn's PCA takes the covariance too. ``check``: apply
     scikit-learn's checks of values (numeric, finite) to each block, for rows that
     were not validated whole (streamed).
     """
@@ -113,9 +116,14 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
         mean = total / n_rows
     squares = 0.0
     at_low, at_high = np.zeros(n_features, np.int64), np.zeros(n_features, np.int64)
-    root = np.zeros((0, n_features)) if covariance else None
+    blocks = _blocks(X)
+    root = products = None
+    if covariance and len(blocks) == 1:
+        root = np.zeros((0, n_features))
+    elif covariance:
+        products = np.zeros((n_features, n_features))
     if not known or edges or covariance:
-        for start, stop in _blocks(X):
+        for start, stop in blocks:
             block = np.array(X[start:stop], dtype=np.float64)  # a copy: centred in place
             if edges:
                 at_low += np.count_nonzero(block == low, axis=0)
@@ -123,8 +131,10 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
             block -= mean
             if not known:
                 squares += float(np.einsum("ij,ij->", block, block))
-            if covariance:
-                root = np.linalg.qr(np.vstack([root, block]), mode="r")
+            if root is not None:
+                root = np.linalg.qr(block, mode="r")
+            elif products is not None:
+                products += block.T @ block
     if not known:
         scale = float(np.sqrt(squares / (n_rows * n_features)))
         tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
@@ -133,8 +143,18 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
         mean=mean,
         scale=scale,
         edges=(low, high, at_low, at_high) if edges else None,
-        covariance_root=None if root is None else root / (scale * np.sqrt(max(n_rows - 1, 1))),
+        covariance_root=None
+        if root is None and products is None
+        else _root(root, products) / (scale * np.sqrt(max(n_rows - 1, 1))),
     )
+
+
+def _root(root, products) -> np.ndarray:
+    """``root``, or a square root of ``products`` (``R.T @ R == products``)."""
+    if root is not None:
+        return root
+    variances, axes = np.linalg.eigh(products)
+    return np.sqrt(np.clip(variances, 0, None))[:, None] * axes.T
 
 
 class InMemoryRows:

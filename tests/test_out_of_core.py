@@ -10,6 +10,7 @@ from sklearn.metrics import mean_squared_error
 
 from skautoenc import AutoencoderTransformer
 from skautoenc import _rows as rows_module
+from skautoenc._network import spectrum
 
 FAST = {"hidden_layer_sizes": (16,), "epochs": 4, "random_state": 0, "n_components": 3}
 
@@ -76,6 +77,18 @@ def test_a_streamed_fit_reads_blocks_only(X, tmp_path, small_blocks):
     assert max(mapped.reads) == rows_module.block_rows(X.shape[1]) == 100
     assert ae.n_iter_ == FAST["epochs"]
     assert len(ae.history_["val_loss"]) == FAST["epochs"]
+
+
+def test_the_spectrum_of_many_blocks_is_that_of_one(X, monkeypatch):
+    """Rows within one block give the covariance's square root as their QR factor;
+    more blocks give one from the products ``X.T @ X``. Both are the same spectrum,
+    to the float64 rounding of the products on these well-conditioned rows."""
+    one = spectrum(rows_module.summarize(X, covariance=True).covariance_root)
+    monkeypatch.setattr(rows_module, "STREAM_BLOCK_BYTES", 100 * 12 * 4)
+    many = spectrum(rows_module.summarize(X, covariance=True).covariance_root)
+    np.testing.assert_allclose(many[0], one[0], rtol=1e-9)
+    top = slice(0, FAST["n_components"])  # the start's axes, up to their signs
+    np.testing.assert_allclose(np.abs(np.sum(many[1][:, top] * one[1][:, top], 0)), 1, rtol=1e-9)
 
 
 def test_a_streamed_fit_has_the_statistics_and_quality_of_the_array_fit(
