@@ -123,8 +123,7 @@ _GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
 # Layers whose arrays take the size of their input (PReLU's slopes, the
 # normalizations' statistics and factors) or an einsum of it.
 _SIZED_BY_INPUT = frozenset(
-    """PReLU BatchNormalization LayerNormalization GroupNormalization
-    EinsumDense""".split()  # noqa: SIM905
+    {"PReLU", "BatchNormalization", "LayerNormalization", "GroupNormalization", "EinsumDense"}
 )
 _COUNTED = frozenset({"Dense", *_CONVOLUTIONS, *_DEPTHWISE, *_GATES, *_SIZED_BY_INPUT})
 

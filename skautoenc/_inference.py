@@ -321,10 +321,8 @@ def _builder_layer(fields: dict) -> Layer:
     )
     # The arrays (checked against these shapes) must hold the config's weights, or
     # Keras would allocate more at the first pass than the state holds.
-    needed, held = (
-        allocated_weights(config),
-        sum(math.prod(s) for s in layer.weight_shapes().values()),
-    )
+    needed = allocated_weights(config)
+    held = sum(math.prod(shape) for shape in layer.weight_shapes().values())
     if needed > held:
         raise ValueError(
             f"The {part}'s config does not describe its arrays: it has at least "

@@ -100,10 +100,11 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
     """
     n_rows, n_features = X.shape
     known = mean is not None
+    blocks = _blocks(X)
     total = np.zeros(n_features)
     low, high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
     if not known or edges or check:
-        for start, stop in _blocks(X):
+        for start, stop in blocks:
             block = np.asarray(X[start:stop])
             if check:
                 block = check_array(block, dtype=[np.float64, np.float32], input_name="X")
@@ -116,12 +117,9 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
         mean = total / n_rows
     squares = 0.0
     at_low, at_high = np.zeros(n_features, np.int64), np.zeros(n_features, np.int64)
-    blocks = _blocks(X)
-    root = products = None
-    if covariance and len(blocks) == 1:
-        root = np.zeros((0, n_features))
-    elif covariance:
-        products = np.zeros((n_features, n_features))
+    one_block = len(blocks) == 1
+    root = None
+    products = np.zeros((n_features, n_features)) if covariance and not one_block else None
     if not known or edges or covariance:
         for start, stop in blocks:
             block = np.array(X[start:stop], dtype=np.float64)  # a copy: centred in place
@@ -131,10 +129,13 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
             block -= mean
             if not known:
                 squares += float(np.einsum("ij,ij->", block, block))
-            if root is not None:
+            if covariance and one_block:
                 root = np.linalg.qr(block, mode="r")
-            elif products is not None:
+            elif covariance:
                 products += block.T @ block
+    if products is not None:  # a square root of the products: R.T @ R == products
+        variances, axes = np.linalg.eigh(products)
+        root = np.sqrt(np.clip(variances, 0, None))[:, None] * axes.T
     if not known:
         scale = float(np.sqrt(squares / (n_rows * n_features)))
         tiny = 10 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(mean))))
@@ -143,18 +144,8 @@ def summarize(X, *, mean=None, scale=None, edges=False, covariance=False, check=
         mean=mean,
         scale=scale,
         edges=(low, high, at_low, at_high) if edges else None,
-        covariance_root=None
-        if root is None and products is None
-        else _root(root, products) / (scale * np.sqrt(max(n_rows - 1, 1))),
+        covariance_root=None if root is None else root / (scale * np.sqrt(max(n_rows - 1, 1))),
     )
-
-
-def _root(root, products) -> np.ndarray:
-    """``root``, or a square root of ``products`` (``R.T @ R == products``)."""
-    if root is not None:
-        return root
-    variances, axes = np.linalg.eigh(products)
-    return np.sqrt(np.clip(variances, 0, None))[:, None] * axes.T
 
 
 class InMemoryRows:

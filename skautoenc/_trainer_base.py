@@ -191,16 +191,12 @@ class Trainer:
         copying them is cheapest (``weights_of`` reads them). A fit takes one at
         every improvement, and reading every weight back to NumPy each time was a
         noticeable share of a small fit on TensorFlow."""
-        return self._weight_values()
+        return self._read(self.model.weights)
 
     def weights_of(self, snapshot: list) -> dict[str, np.ndarray]:
         """A ``snapshot``'s weights by name, as NumPy arrays of the fit's shapes."""
         values = zip(self.names, map(np.array, snapshot), strict=True)
         return {name: _cut(value, self.shapes[name]) for name, value in values}
-
-    def _weight_values(self) -> list[np.ndarray]:
-        """The current values of ``self.model.weights``, in that order."""
-        return self._read(self.model.weights)
 
     def optimizer_variables(self) -> list[tuple[str, np.ndarray]]:
         names = [v.path for v in self.optimizer.variables]

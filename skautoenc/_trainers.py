@@ -145,12 +145,14 @@ class _TensorFlowTrainer(Trainer):
         count = tf.TensorSpec([], tf.int32)
         self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar, count)
         self._evaluate = tf.function(evaluate).get_concrete_function(rows, frame)
+
         # Every weight read in one call. The tensors keep their values while training
         # goes on: TensorFlow copies a variable's buffer before updating it in place
         # when a read of it is still held.
-        weights = model.weights
-        self._snapshot = tf.function(lambda: [tf.identity(v) for v in weights])
-        self._snapshot = self._snapshot.get_concrete_function()
+        def read_weights():
+            return [tf.identity(v) for v in model.weights]
+
+        self._snapshot = tf.function(read_weights).get_concrete_function()
         self._tf = tf
 
     def snapshot(self):
@@ -293,9 +295,6 @@ class _JaxTrainer(Trainer):
         variables = [*self.model.trainable_variables, *self.model.non_trainable_variables]
         values = dict(zip(map(id, variables), [*trainable, *non_trainable], strict=True))
         return [values[id(v)] for v in self.model.weights]
-
-    def _weight_values(self):
-        return [np.array(value) for value in self.snapshot()]
 
     def optimizer_variables(self):
         self.sync()

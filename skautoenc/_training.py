@@ -131,6 +131,10 @@ class _Loop:
         smoothed = best_smoothed = best
         # The best epoch's weights, as a trainer's snapshot (None: the start).
         best_weights, best_epoch, stalled, reductions = None, 0, 0, 0
+
+        def weights_of(snapshot):
+            return start if snapshot is None else trainer.weights_of(snapshot)
+
         learning_rate = s.learning_rate
         self._callback("on_train_begin")
         for epoch in range(1, s.epochs + 1):
@@ -178,9 +182,7 @@ class _Loop:
                 reductions, stalled = reductions + 1, 0
                 learning_rate *= _LR_FACTOR
                 smoothed = best_smoothed = best  # the loss of the weights it goes back to
-                trainer.set_weights(
-                    start if best_weights is None else trainer.weights_of(best_weights)
-                )
+                trainer.set_weights(weights_of(best_weights))
                 trainer.set_learning_rate(learning_rate)
         else:
             if s.stop_on_plateau:
@@ -194,7 +196,7 @@ class _Loop:
         optimizer_state = trainer.optimizer_variables()
         kept_start = validating and not _significantly_better(start_rows, best_rows)
         return Result(
-            weights=start if kept_start or best_epoch == 0 else trainer.weights_of(best_weights),
+            weights=start if kept_start else weights_of(best_weights),
             optimizer_state=optimizer_state,
             history=history,
             start_validation_loss=None if start_rows is None else float(np.mean(start_rows)),

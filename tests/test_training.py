@@ -476,7 +476,7 @@ def test_code_widths_share_one_compiled_trainer_and_train_as_without_padding(X):
     assert last_trainer(three) is trainer
     assert trainer.recipe.network.n_components == CODE_STEP
     # The compiled state itself (on JAX the variables are only synced on demand).
-    for name, value in zip(trainer.names, trainer._weight_values(), strict=True):
+    for name, value in zip(trainer.names, map(np.array, trainer.snapshot()), strict=True):
         outside = np.ones(value.shape, bool)
         outside[tuple(slice(0, n) for n in three.weights_[name].shape)] = False
         assert not value[outside].any(), name
