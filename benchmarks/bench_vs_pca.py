@@ -232,11 +232,13 @@ def print_target(label, rows, seeds, target, **where):
 
 def summarize(rows, seeds):
     # Cells at or past the rank compare rounding with rounding: judged apart, below.
-    judged = [r for r in rows if r["k"] < r["rank"]] or rows
+    below_rank = [r for r in rows if r["k"] < r["rank"]]
+    past_rank = [r for r in rows if r["k"] >= r["rank"]]
+    judged = below_rank or rows
     ratios = np.array([r["ratio"] for r in judged])
     worst = max(judged, key=lambda r: r["ratio"])
     kept = sum(not r["fallback"] for r in rows)
-    print(f"\n{len(rows)} cells, {len(rows) - len(judged)} of them at or past the rank")
+    print(f"\n{len(rows)} cells, {len(past_rank)} of them at or past the rank")
     print(f"worst ratio below the rank: {worst['ratio']:.3f} ({cell_name(worst)})")
     print(f"median ratio below the rank: {np.median(ratios):.3f}")
     print(
@@ -273,8 +275,6 @@ def summarize(rows, seeds):
         shown = ", ".join(f"{r['scaling']} seed {r['seed']} {r['ratio']:.3f}" for r in affine)
         worst_affine = max(r["ratio"] for r in affine)
         print(f"mnist28-affine, k={MNIST_K} (no target): worst {worst_affine:.3f}  [{shown}]")
-    below_rank = [r for r in rows if r["k"] < r["rank"]]
-    past_rank = [r for r in rows if r["k"] >= r["rank"]]
     if below_rank:
         worst_below = max(below_rank, key=lambda r: r["ratio"])
         above = [r for r in below_rank if r["ratio"] > CELL_TARGET + CELL_TOLERANCE]
