@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="COLUMN",
         help="columns of the .csv to leave out, by header name: labels, identifiers, text",
     )
+    compare.add_argument(
+        "--dropna",
+        action="store_true",
+        help="leave out the rows with a missing or infinite value (default: refuse them)",
+    )
     _add_common_options(compare)
     compare.add_argument(
         "--out",
@@ -119,7 +124,8 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_table(path: str, drop: list[str]):
+def _read_table(path: str, drop: list[str], dropna: bool = False):
+    """The file's numeric table, and the number of rows ``dropna`` left out."""
     import numpy as np
     import pandas as pd
 
@@ -152,16 +158,22 @@ def _read_table(path: str, drop: list[str]):
             )
     else:
         raise ValueError(f"Expected a .csv or .npy file. Received: {path!r}.")
+    finite = np.isfinite(frame.to_numpy(dtype=float))
+    complete = finite.all(axis=1)
+    incomplete = int(np.count_nonzero(~complete))
+    if incomplete and not dropna:
+        columns = [str(c) for c in frame.columns[~finite.all(axis=0)]]
+        raise ValueError(
+            f"{path}: {incomplete} of {len(frame)} rows {'has' if incomplete == 1 else 'have'} "
+            f"missing or infinite values (in columns {columns}). Leave them out with --dropna, or "
+            "fill them first (e.g. sklearn.impute.SimpleImputer)."
+        )
+    frame = frame[complete]
     if frame.shape[0] < 4 or frame.shape[1] < 1:
         raise ValueError(
-            f"{path}: expected at least 4 rows and 1 column. Received shape {frame.shape}."
+            f"{path}: expected at least 4 complete rows and 1 column. Received shape {frame.shape}."
         )
-    if not np.isfinite(frame.to_numpy(dtype=float)).all():
-        raise ValueError(
-            f"{path}: found missing or infinite values; fill or drop them first "
-            "(e.g. sklearn.impute.SimpleImputer)."
-        )
-    return frame
+    return frame, incomplete
 
 
 class _Progress:
@@ -191,11 +203,14 @@ def run(args: argparse.Namespace) -> int:
         X, y = load_digits_images(return_X_y=True)
         source = DEMO_DATA
     else:
-        frame = _read_table(args.data, args.drop)
+        frame, incomplete = _read_table(args.data, args.drop, args.dropna)
         X, y = frame.to_numpy(dtype=np.float64), None
         source = f"{args.data} ({X.shape[0]} x {X.shape[1]}, as given: not rescaled)"
         if args.drop:
             source += f"; left out: {', '.join(args.drop)}"
+        if incomplete:
+            rows = "row" if incomplete == 1 else "rows"
+            source += f"; left out {incomplete} {rows} with missing values"
     if y is None:
         X_train, X_test = train_test_split(X, test_size=0.25, random_state=args.random_state)
         y_test = None

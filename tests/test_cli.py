@@ -154,6 +154,26 @@ def test_compare_leaves_out_the_dropped_columns(tmp_path, capsys):
     assert f"{mse:.4g}" in out.split("All measurements:")[1]
 
 
+def test_compare_dropna_leaves_out_the_incomplete_rows(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(40, 3)) * [1, 10, 100]
+    with_gaps = data.copy()
+    with_gaps[[3, 17], [0, 2]] = np.nan
+    with_gaps[25, 1] = np.inf
+    pd.DataFrame(with_gaps, columns=["a", "b", "c"]).to_csv(tmp_path / "gaps.csv", index=False)
+    path = str(tmp_path / "gaps.csv")
+    assert main(["compare", path, *QUICK]) == 2
+    assert "3 of 40 rows have missing or infinite values" in capsys.readouterr().err
+    assert main(["compare", path, "--dropna", *QUICK]) == 0
+    out = capsys.readouterr().out
+    assert "gaps.csv (37 x 3, as given: not rescaled); left out 3 rows with missing" in out
+    complete = np.delete(data, [3, 17, 25], axis=0)
+    X_train, X_test = train_test_split(complete, test_size=0.25, random_state=0)
+    pca = PCA(n_components=2).fit(X_train)
+    mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+    assert f"{mse:.4g}" in out.split("All measurements:")[1]
+
+
 @pytest.mark.parametrize(
     ("name", "drop", "message"),
     [
@@ -194,8 +214,12 @@ def write(path, content):
     ("make_file", "message"),
     [
         (lambda d: write(d / "x.csv", "a,b\n1,x\n2,y\n3,z\n4,w\n"), "non-numeric columns: ['b']"),
-        (lambda d: write(d / "x.csv", "a,b\n1,\n2,3\n3,4\n4,5\n"), "missing or infinite values"),
-        (lambda d: write(d / "x.csv", "a,b\n1,2\n"), "at least 4 rows"),
+        (
+            lambda d: write(d / "x.csv", "a,b\n1,\n2,3\n3,4\n4,5\n"),
+            "1 of 4 rows has missing or infinite values (in columns ['b']). Leave them "
+            "out with --dropna",
+        ),
+        (lambda d: write(d / "x.csv", "a,b\n1,2\n"), "at least 4 complete rows"),
         (lambda d: write(d / "x.txt", "1 2\n"), "Expected a .csv or .npy file"),
         (lambda d: d / "missing.csv", "No such file"),
         (lambda d: np.save(d / "x.npy", np.zeros(5)) or d / "x.npy", "expected a 2-D array"),
