@@ -9,3 +9,12 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 # skautoenc.onnx needs the onnx extra; without it, its doctest is not collected.
 collect_ignore = [] if importlib.util.find_spec("skl2onnx") else ["skautoenc/onnx.py"]
+
+# pytest-xdist runs one worker per core (Makefile: -n auto): a backend pool of one
+# thread per worker keeps the workers from competing for every core, as joblib's
+# workers do (``skautoenc._keras._limit_threads_as_asked``). BLAS is left alone:
+# tests/test_threads.py checks what the library does to its limits.
+_workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+if _workers.isdigit() and int(_workers) >= (os.cpu_count() or 1):
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_name, "1")
