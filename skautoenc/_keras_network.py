@@ -17,6 +17,7 @@ the reason. Deserialization then runs Keras' own code only, in its safe mode.
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ._config_check import check_config, serialized_objects, shortened
 from ._keras import import_keras
-from ._trainers import compiled_call
+from ._trainers import stateless_call
 
 # The names of the two residual paths (``_network``) and of the layers inside them.
 PATH_NAMES = ("encoder_residual", "decoder_residual")
@@ -305,28 +306,55 @@ def initial_arrays(layer, seed: int) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------- inference
+# Compiled forward passes kept per process, by config: a grid search or the
+# estimator checks fit many networks of one structure. Older ones are dropped.
+_MAX_COMPILED = 16
+_compiled: collections.OrderedDict = collections.OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def _compiled_forward(config: str) -> tuple:
+    """``(model, function)`` for a path's config: a Keras model of it (its variables
+    give the order of ``function``'s values) and ``_trainers.stateless_call``."""
+    with _compiled_lock:
+        entry = _compiled.get(config)
+        if entry is None:
+            model = build_model(config)
+            entry = _compiled[config] = (model, stateless_call(model))
+            while len(_compiled) > _MAX_COMPILED:
+                _compiled.popitem(last=False)
+        _compiled.move_to_end(config)
+        return entry
+
+
 class Forward:
     """A residual path's forward pass as a compiled Keras function (float32).
 
-    Built on first use from the config and the fitted arrays, then reused: no
+    The function is shared by every path of the same config (``_compiled_forward``);
+    this path's arrays are converted for it on first use, then reused: no
     ``model.predict`` per call. Rows are padded to a power of two on JAX, whose
     compiled functions are per shape.
     """
 
     def __init__(self, layer):
         self.layer = layer
-        self._lock = threading.Lock()
-        self._function = None
+        self._values = None
 
     def __call__(self, h: np.ndarray, w: dict) -> np.ndarray:
-        function = self._function or self._compile(w)
-        return np.asarray(function(np.ascontiguousarray(h, np.float32)), dtype=h.dtype)
+        model, function = _compiled_forward(self.layer.config)
+        if self._values is None:
+            self._values = _values(model, w)
+        return np.asarray(function(self._values, np.ascontiguousarray(h, np.float32)), h.dtype)
 
-    def _compile(self, w):
-        with self._lock:
-            if self._function is None:
-                model = build_model(self.layer.config)
-                for variable in model.weights:
-                    variable.assign(np.asarray(w[path_name(variable)], np.float32))
-                self._function = compiled_call(model)
-        return self._function
+
+def _values(model, w: dict) -> list:
+    """The arrays of ``w`` in the order of ``model``'s variables, as backend tensors;
+    a variable that is not a weight (a random layer's seed state) keeps its value."""
+    ops = import_keras().ops
+    weights = {id(v) for v in model.weights}
+    return [
+        ops.convert_to_tensor(
+            np.asarray(w[path_name(v)], np.float32) if id(v) in weights else v.numpy(), v.dtype
+        )
+        for v in [*model.trainable_variables, *model.non_trainable_variables]
+    ]

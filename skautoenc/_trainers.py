@@ -77,6 +77,20 @@ def get_trainer(recipe: Recipe):
     return trainer
 
 
+def concrete_function(function, *specs):
+    """``function`` traced by TensorFlow once, for arguments of ``specs``.
+
+    A concrete function: calling it skips ``tf.function``'s argument binding, a
+    noticeable share of a small epoch. Without AutoGraph: the loops are written
+    with ``tf.while_loop`` and the branches with ``tf.cond``, so it would have
+    nothing to convert, and converting the functions' source cost the first fit
+    in each process a second or more (``benchmarks/bench_fit.py``, cold fit).
+    """
+    import tensorflow as tf
+
+    return tf.function(function, autograph=False).get_concrete_function(*specs)
+
+
 class _TensorFlowTrainer(Trainer):
     def _compile(self):
         import tensorflow as tf
@@ -114,8 +128,8 @@ class _TensorFlowTrainer(Trainer):
 
         def epoch(U, U_val, frame, level, batch_size):
             n_rows = tf.shape(U)[0]
-            total = tf.constant(0.0)
-            for start in tf.range(0, n_rows, batch_size):
+
+            def batch(start, total):
                 u = U[start : start + batch_size]
                 # Corrupted once for the whole batch: the same noise on any number of
                 # replicas (and one seed stream, drawn outside the replicas).
@@ -125,7 +139,11 @@ class _TensorFlowTrainer(Trainer):
                 else:
                     losses = strategy.run(step, args=(u, u_in, frame))
                     loss = strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
-                total += loss * tf.cast(tf.shape(u)[0], tf.float32)
+                return start + batch_size, total + loss * tf.cast(tf.shape(u)[0], tf.float32)
+
+            _, total = tf.while_loop(
+                lambda start, _: start < n_rows, batch, (tf.constant(0), tf.constant(0.0))
+            )
             # Never on 0 rows (no validation): TensorFlow's oneDNN fused Conv2D (graph
             # mode, x86 CPUs) returns its input's shape for an empty batch, which the
             # next convolution refuses ("input depth must be evenly divisible").
@@ -136,15 +154,13 @@ class _TensorFlowTrainer(Trainer):
             )
             return total / tf.cast(n_rows, tf.float32), held_out
 
-        # Concrete functions: calling them skips tf.function's argument binding,
-        # a noticeable share of a small epoch.
         rows = tf.TensorSpec([None, n_features], tf.float32)
         vector = tf.TensorSpec([n_features], tf.float32)
         scalar = tf.TensorSpec([], tf.float32)
         frame = (vector, scalar, vector, vector)
         count = tf.TensorSpec([], tf.int32)
-        self._epoch = tf.function(epoch).get_concrete_function(rows, rows, frame, scalar, count)
-        self._evaluate = tf.function(evaluate).get_concrete_function(rows, frame)
+        self._epoch = concrete_function(epoch, rows, rows, frame, scalar, count)
+        self._evaluate = concrete_function(evaluate, rows, frame)
 
         # Every weight read in one call. The tensors keep their values while training
         # goes on: TensorFlow copies a variable's buffer before updating it in place
@@ -152,7 +168,7 @@ class _TensorFlowTrainer(Trainer):
         def read_weights():
             return [tf.identity(v) for v in model.weights]
 
-        self._snapshot = tf.function(read_weights).get_concrete_function()
+        self._snapshot = concrete_function(read_weights)
         self._tf = tf
 
     def snapshot(self):
@@ -352,39 +368,50 @@ class _JaxTrainer(Trainer):
         return np.asarray(rows)[:n_rows]
 
 
-def compiled_call(model):
-    """``x -> model(x, training=False)`` as NumPy to NumPy, compiled for the backend."""
+def stateless_call(model):
+    """``(values, x) -> model(x, training=False)`` from NumPy rows to NumPy rows,
+    compiled once for the model's structure.
+
+    ``values`` are the model's variables (``model.trainable_variables``, then
+    ``model.non_trainable_variables``) as backend tensors: they are arguments, not
+    the model's state (Keras' stateless API), so every fitted network of one
+    structure shares the compiled function, and calls in threads do not interfere.
+    """
     from ._keras import import_keras
 
     keras = import_keras()
     backend = keras.backend.backend()
     n_in = model.input_shape[-1]
+    n_trainable = len(model.trainable_variables)
+
+    def forward(values, x):
+        trainable, non_trainable = values[:n_trainable], values[n_trainable:]
+        return model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
     if backend == "tensorflow":
         import tensorflow as tf
 
-        spec = tf.TensorSpec([None, n_in], tf.float32)
-        concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-        return lambda x: concrete(tf.constant(x)).numpy()
+        variables = [*model.trainable_variables, *model.non_trainable_variables]
+        specs = [tf.TensorSpec(v.shape, v.dtype) for v in variables]
+        rows = tf.TensorSpec([None, n_in], tf.float32)
+        concrete = concrete_function(forward, specs, rows)
+        return lambda values, x: concrete(values, tf.constant(x)).numpy()
     if backend == "jax":
         import jax
 
-        values = (
-            [v.value for v in model.trainable_variables],
-            [v.value for v in model.non_trainable_variables],
-        )
-        jitted = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+        jitted = jax.jit(forward)
 
-        def call(x):
+        def call(values, x):
             rows = len(x)
             padded = 1 << max(rows - 1, 0).bit_length()
             x = zero_padded(x, (padded, n_in))
-            return np.asarray(jitted(*values, x))[:rows]
+            return np.asarray(jitted(values, x))[:rows]
 
         return call
     import torch
 
-    def call(x):
+    def call(values, x):
         with torch.no_grad():
-            return keras.ops.convert_to_numpy(model(x, training=False))
+            return keras.ops.convert_to_numpy(forward(values, keras.ops.convert_to_tensor(x)))
 
     return call

@@ -279,6 +279,35 @@ def test_fitted_estimator_matches_its_keras_models(fitted, X, method):
     assert_close(getattr(fitted, method)(rows), keras_output(model, rows), np.float32)
 
 
+def test_networks_of_one_structure_share_a_compiled_pass_with_their_own_weights(
+    fitted, X, monkeypatch
+):
+    """One compiled function per path config (Keras' stateless call), whatever the
+    number of fitted networks: each passes its own arrays, in calls in any order."""
+    import collections
+
+    from skautoenc import _keras_network
+
+    compiled = []
+
+    def counted(model, stateless_call=_keras_network.stateless_call):
+        compiled.append(model)
+        return stateless_call(model)
+
+    monkeypatch.setattr(_keras_network, "_compiled", collections.OrderedDict())
+    monkeypatch.setattr(_keras_network, "stateless_call", counted)
+    other = AutoencoderTransformer(K, builder=conv1d, **{**FAST, "random_state": 1}).fit(X)
+    rows = X.astype(np.float32)
+    for estimator in (fitted, other, fitted):
+        codes = estimator.transform(rows)
+        assert_close(codes, keras_output(estimator.encoder_, rows), np.float32)
+        assert_close(
+            estimator.inverse_transform(codes), keras_output(estimator.decoder_, codes), np.float32
+        )
+    assert not np.allclose(other.transform(rows), fitted.transform(rows), rtol=1e-3)
+    assert len(compiled) == 2  # the encoder's path and the decoder's
+
+
 def test_one_random_state_gives_one_fit_another_gives_another(fitted, X):
     again = AutoencoderTransformer(K, builder=conv1d, **FAST).fit(X)
     assert_close(again.transform(X), fitted.transform(X), np.float64)
