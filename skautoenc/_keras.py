@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import random
 import re
@@ -52,11 +51,9 @@ def _first_import():
     with _filtered_stderr():
         import keras
 
-        keras.ops.convert_to_numpy(keras.ops.zeros(1))  # device discovery happens here
-        if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
-            # On the JAX and PyTorch backends Keras' data pipeline still imports
-            # TensorFlow when it is installed, during the first fit: do it here.
-            import tensorflow  # noqa: F401
+        # Device discovery happens here. On JAX and PyTorch, TensorFlow is not
+        # imported: the trainers (``_trainers``) do not use Keras' data pipeline.
+        keras.ops.convert_to_numpy(keras.ops.zeros(1))
     np.random.set_state(numpy_state)
     random.setstate(python_state)
     return keras
