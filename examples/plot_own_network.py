@@ -122,7 +122,7 @@ fig.tight_layout()
 # them (here, the filters per convolution), with ``n_components``.
 search = GridSearchCV(
     AutoencoderTransformer(builder=sequence_network, random_state=0, **settings),
-    {"n_components": [2, 4], "builder_kwargs": [{"filters": 8}, {"filters": 16}]},
+    {"n_components": [4, 8], "builder_kwargs": [{"filters": 8}, {"filters": 16}]},
     cv=2,
 )
 search.fit(X_train)
