@@ -49,6 +49,10 @@ def numpy_forward(estimator):
     mean = estimator.mean_.astype(np.float32)
     scale = np.float32(estimator.scale_)
     n_hidden = len(estimator.hidden_layer_sizes)
+    # The codes' centring and scale (PCA's scores are centred): not public attributes,
+    # the fitted network's own.
+    code_scale = estimator._fitted.code_scale.astype(np.float32)
+    code_mean = estimator._fitted.code_mean.astype(np.float32)
 
     def forward(X):
         u = (X - mean) / scale
@@ -56,7 +60,7 @@ def numpy_forward(estimator):
         for i in range(n_hidden):
             h = np.maximum(h @ w[f"encoder_hidden_{i}.kernel"] + w[f"encoder_hidden_{i}.bias"], 0)
         residual = h @ w["encoder_residual.kernel"] + w["encoder_residual.bias"]
-        return u @ w["encoder_linear.kernel"] + residual
+        return (u @ w["encoder_linear.kernel"] + residual) * code_scale - code_mean
 
     return forward
 
