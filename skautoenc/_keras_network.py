@@ -17,9 +17,8 @@ the reason. Deserialization then runs Keras' own code only, in its safe mode.
 
 from __future__ import annotations
 
-import collections
+import functools
 import json
-import threading
 
 import numpy as np
 
@@ -308,23 +307,12 @@ def initial_arrays(layer, seed: int) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------- inference
 # Compiled forward passes kept per process, by config: a grid search or the
 # estimator checks fit many networks of one structure. Older ones are dropped.
-_MAX_COMPILED = 16
-_compiled: collections.OrderedDict = collections.OrderedDict()
-_compiled_lock = threading.Lock()
-
-
+@functools.lru_cache(maxsize=16)
 def _compiled_forward(config: str) -> tuple:
     """``(model, function)`` for a path's config: a Keras model of it (its variables
     give the order of ``function``'s values) and ``_trainers.stateless_call``."""
-    with _compiled_lock:
-        entry = _compiled.get(config)
-        if entry is None:
-            model = build_model(config)
-            entry = _compiled[config] = (model, stateless_call(model))
-            while len(_compiled) > _MAX_COMPILED:
-                _compiled.popitem(last=False)
-        _compiled.move_to_end(config)
-        return entry
+    model = build_model(config)
+    return model, stateless_call(model)
 
 
 class Forward:

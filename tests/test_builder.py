@@ -284,8 +284,6 @@ def test_networks_of_one_structure_share_a_compiled_pass_with_their_own_weights(
 ):
     """One compiled function per path config (Keras' stateless call), whatever the
     number of fitted networks: each passes its own arrays, in calls in any order."""
-    import collections
-
     from skautoenc import _keras_network
 
     compiled = []
@@ -294,7 +292,7 @@ def test_networks_of_one_structure_share_a_compiled_pass_with_their_own_weights(
         compiled.append(model)
         return stateless_call(model)
 
-    monkeypatch.setattr(_keras_network, "_compiled", collections.OrderedDict())
+    _keras_network._compiled_forward.cache_clear()
     monkeypatch.setattr(_keras_network, "stateless_call", counted)
     other = AutoencoderTransformer(K, builder=conv1d, **{**FAST, "random_state": 1}).fit(X)
     rows = X.astype(np.float32)
