@@ -427,13 +427,32 @@ def last_trainer(est):
     return trainer
 
 
-def test_fits_of_one_structure_share_one_compiled_trainer(X, monkeypatch):
+def test_fits_of_one_structure_share_one_compiled_trainer(X):
     trainer = last_trainer(fit(AutoencoderTransformer(2, **FAST), X))
     again = last_trainer(fit(AutoencoderTransformer(2, **{**FAST, "random_state": 5}), X))
     assert again is trainer
+
+
+def test_the_trainer_cache_keeps_the_most_recently_used_few(monkeypatch):
+    """The cache's policy, on stand-in trainers: building real ones would only add
+    seconds of tracing per structure."""
+    from skautoenc._network import Network
+
+    built = []
+    for name in ("_TensorFlowTrainer", "_JaxTrainer", "_TorchTrainer"):
+        monkeypatch.setattr(_trainers, name, lambda recipe: built.append(recipe) or object())
+    monkeypatch.setattr(_trainers, "_cache", type(_trainers._cache)())
     monkeypatch.setattr(_trainers, "_MAX_CACHED", 3)  # the bound is tested, not its size
-    for width in range(1, _trainers._MAX_CACHED + 2):
-        fit(AutoencoderTransformer(1, **{**FAST, "hidden_layer_sizes": (width,), "epochs": 1}), X)
+    recipes = [
+        _trainers.Recipe(Network(5, 8, (width,), "relu", "linear"), "adam", "mse", None)
+        for width in range(1, 6)
+    ]
+    first = [_trainers.get_trainer(recipe) for recipe in recipes[:3]]
+    assert _trainers.get_trainer(recipes[0]) is first[0]  # cached, and now the most recent
+    _trainers.get_trainer(recipes[3])  # evicts recipes[1], the least recently used
+    assert list(_trainers._cache) == [recipes[2], recipes[0], recipes[3]]
+    assert _trainers.get_trainer(recipes[1]) is not first[1]  # built again
+    assert len(built) == 5
     assert len(_trainers._cache) == _trainers._MAX_CACHED
 
 
