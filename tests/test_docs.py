@@ -98,7 +98,7 @@ def test_readme_python_blocks_run_as_written_in_order(tmp_path, monkeypatch):
     """A reader copies them one after the other: each must run in the namespace the
     previous ones left, with no warning but the seed's (7 epochs do not converge).
 
-    scikit-learn's ``load_digits`` gives them its first 600 rows: the README's grid
+    scikit-learn's ``load_digits`` gives them its first 300 rows: the README's grid
     search fits 13 autoencoders, and on all 1,797 rows it was the suite's longest
     test by far. ``make demo`` and ``benchmarks/bench_search.py`` fit the full digits.
     """
@@ -112,9 +112,9 @@ def test_readme_python_blocks_run_as_written_in_order(tmp_path, monkeypatch):
     def first_digits(*args, **kwargs):
         digits = all_digits(*args, **kwargs)
         if isinstance(digits, tuple):  # return_X_y=True
-            return tuple(array[:600] for array in digits)
+            return tuple(array[:300] for array in digits)
         for key in ("data", "target", "images"):
-            digits[key] = digits[key][:600]
+            digits[key] = digits[key][:300]
         return digits
 
     monkeypatch.setattr(sklearn.datasets, "load_digits", first_digits)
