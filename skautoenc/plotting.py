@@ -143,8 +143,13 @@ def plot_reconstructions(
     for row, (label, images) in zip(axes, rows, strict=True):
         for image_ax, image in zip(row, images, strict=True):
             image_ax.imshow(image.reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax)
-            image_ax.set_xticks([])
-            image_ax.set_yticks([])
+            # Hidden rather than emptied of ticks: layout and drawing skip a hidden
+            # axis, and a demo's grids have dozens of images (plot_reconstructions'
+            # cost is most of its figures' drawing time otherwise).
+            image_ax.xaxis.set_visible(False)
+            image_ax.yaxis.set_visible(False)
+        row[0].yaxis.set_visible(True)  # for the row's label only
+        row[0].set_yticks([])
         row[0].set_ylabel(label, rotation=0, ha="right", va="center")
     return axes
 
