@@ -1,5 +1,5 @@
-"""Real workflows: Pipeline, GridSearchCV (loky and threading), cross_val_score, clone,
-ColumnTransformer on a DataFrame."""
+"""Real workflows: Pipeline, GridSearchCV (loky and threading, a builder's network
+among the candidates), cross_val_score, clone, ColumnTransformer on a DataFrame."""
 
 import joblib
 import numpy as np
@@ -23,12 +23,36 @@ FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopp
 # agree far closer than the candidates differ from each other (checked below).
 SCORE_RTOL = 1e-4
 
-# Both searched parameters of the autoencoder, and PCA swapped in for the whole step
-# (a list of param dicts). neg_log_loss, unlike accuracy, moves with any change in
-# the codes, so equal scores mean the autoencoders trained identically. PCA's codes
-# are whitened: unwhitened, they score within 1e-3 of a barely trained network's.
+
+def sequence_network(n_features, n_components):
+    """A user's network (``builder``): a 1-D convolution along the row. Module-level,
+    so that the estimators holding it pickle, and loky's workers import it."""
+    import keras
+
+    layers = keras.layers
+    encoder = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            layers.Reshape((n_features, 1)),
+            layers.Conv1D(2, 3, strides=2, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(n_components),
+        ]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((n_components,)), layers.Dense(8, activation="relu"), layers.Dense(n_features)]
+    )
+    return encoder, decoder
+
+
+# Both searched parameters of the autoencoder, a user's network (builder), and PCA
+# swapped in for the whole step (a list of param dicts). neg_log_loss, unlike
+# accuracy, moves with any change in the codes, so equal scores mean the
+# autoencoders trained identically. PCA's codes are whitened: unwhitened, they score
+# within 1e-3 of a barely trained network's.
 PARAM_GRID = [
     {"ae__n_components": [2, 6], "ae__hidden_layer_sizes": [(8,), (16,)]},
+    {"ae__builder": [sequence_network], "ae__n_components": [6]},
     {"ae": [PCA(whiten=True)], "ae__n_components": [2, 6]},
 ]
 CV = StratifiedKFold(2)
@@ -88,14 +112,14 @@ def split_scores(search, index):
 # ------------------------------------------------------------- grid searches
 def test_sequential_pipeline_search_covers_autoencoder_and_pca(sequential_search):
     results = sequential_search.cv_results_
-    assert len(results["params"]) == 6
+    assert len(results["params"]) == 7
     scores = results["mean_test_score"]
     assert np.all(np.isfinite(scores))
     steps = [type(p["ae"]) if "ae" in p else AutoencoderTransformer for p in results["params"]]
     assert steps.count(PCA) == 2
-    assert steps.count(AutoencoderTransformer) == 4
-    # The parameters reach the step: the four autoencoders are four different models.
-    assert len(set(scores[[i for i, s in enumerate(steps) if s is AutoencoderTransformer]])) == 4
+    assert steps.count(AutoencoderTransformer) == 5
+    # The parameters reach the step: the five autoencoders are five different models.
+    assert len(set(scores[[i for i, s in enumerate(steps) if s is AutoencoderTransformer]])) == 5
     assert sequential_search.best_score_ == scores.max()
     assert sequential_search.best_params_ == results["params"][int(np.argmax(scores))]
 
