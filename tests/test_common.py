@@ -11,30 +11,10 @@ which any width allows, and one stride-2 convolution fits any image.
 """
 
 import pytest
+from _fits import sequence_network
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skautoenc import AutoencoderTransformer
-
-
-def sequence_network(n_features, n_components, filters=4):
-    """A user's network: a 1-D convolution along the row, then dense layers."""
-    import keras
-
-    layers = keras.layers
-    encoder = keras.Sequential(
-        [
-            keras.Input((n_features,)),
-            layers.Reshape((n_features, 1)),
-            layers.Conv1D(filters, 3, padding="same", activation="relu"),
-            layers.Flatten(),
-            layers.Dense(n_components),
-        ]
-    )
-    decoder = keras.Sequential(
-        [keras.Input((n_components,)), layers.Dense(8, activation="relu"), layers.Dense(n_features)]
-    )
-    return encoder, decoder
-
 
 ESTIMATORS = {
     "held-out": AutoencoderTransformer(hidden_layer_sizes=(8,), epochs=3, random_state=0),

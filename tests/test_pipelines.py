@@ -5,6 +5,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _fits import sequence_network
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -22,27 +23,6 @@ FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopp
 # thread counts: roundings differ in the last bits and grow over a few epochs. Scores
 # agree far closer than the candidates differ from each other (checked below).
 SCORE_RTOL = 1e-4
-
-
-def sequence_network(n_features, n_components):
-    """A user's network (``builder``): a 1-D convolution along the row. Module-level,
-    so that the estimators holding it pickle, and loky's workers import it."""
-    import keras
-
-    layers = keras.layers
-    encoder = keras.Sequential(
-        [
-            keras.Input((n_features,)),
-            layers.Reshape((n_features, 1)),
-            layers.Conv1D(2, 3, strides=2, padding="same", activation="relu"),
-            layers.Flatten(),
-            layers.Dense(n_components),
-        ]
-    )
-    decoder = keras.Sequential(
-        [keras.Input((n_components,)), layers.Dense(8, activation="relu"), layers.Dense(n_features)]
-    )
-    return encoder, decoder
 
 
 # Both searched parameters of the autoencoder, a user's network (builder), and PCA
