@@ -4,6 +4,7 @@ partial_fit, block-wise transform. Skipped when the ``dask`` extra is not instal
 import joblib
 import numpy as np
 import pytest
+from _fits import FAST
 
 distributed = pytest.importorskip("distributed")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
@@ -14,7 +15,6 @@ from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 from skautoenc import AutoencoderTransformer  # noqa: E402
 from skautoenc.datasets import load_digits_images  # noqa: E402
 
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
 # Dask workers run TensorFlow and BLAS with one thread, this process with more: float32
 # training rounds differently in the last bits, and the difference grows over epochs.
 TRAINING_RTOL = 1e-3

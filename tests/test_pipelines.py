@@ -5,7 +5,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from _fits import sequence_network
+from _fits import FAST, sequence_network
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -17,8 +17,6 @@ from sklearn.preprocessing import MinMaxScaler
 from skautoenc import AutoencoderTransformer
 from skautoenc.datasets import load_digits_images
 
-# A few epochs on all rows: every fit is a trained network (no PCA fallback).
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
 # Searches in other threads or processes train in float32 with other BLAS/TensorFlow
 # thread counts: roundings differ in the last bits and grow over a few epochs. Scores
 # agree far closer than the candidates differ from each other (checked below).

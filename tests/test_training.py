@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _fits import FAST, fit
 from sklearn.datasets import load_wine, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -17,14 +18,6 @@ from skautoenc._fitting import AUTO_NOISE_FRACTION
 from skautoenc._keras import _filtered_stderr
 from skautoenc._trainer_base import CODE_STEP, compiled_network
 from skautoenc._training import Settings, _Loop, _significantly_better
-
-FAST = {"hidden_layer_sizes": (8,), "epochs": 3, "random_state": 0, "early_stopping": False}
-
-
-def fit(estimator, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X)
 
 
 def held_out_mse(model, X_test):
