@@ -1,12 +1,19 @@
-"""What the benchmark scripts share: the --backend flag, a baseline Keras model, timing."""
+"""What the benchmark scripts share: the --backend flag, a baseline Keras model, timing,
+quiet fits and the thread settings a process reads at start."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+# What sizes a process's thread pools, read when BLAS and the backend start: OpenMP
+# and BLAS read the first, TensorFlow the other two (skautoenc passes the first on).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def parse_args_and_import_keras(parser: argparse.ArgumentParser):
@@ -58,3 +65,10 @@ def median_seconds(function, repeats):
         function()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def fit_quietly(estimator, X):
+    """``estimator.fit(X)`` without the warning that its few epochs did not converge."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)

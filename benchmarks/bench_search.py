@@ -50,7 +50,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import hand_written_autoencoder, parse_args_and_import_keras
+from _common import THREAD_VARIABLES, hand_written_autoencoder, parse_args_and_import_keras
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -70,7 +70,6 @@ TIME_TARGET = 5.0
 # then the chosen size refitted with the defaults. Reported, not targeted.
 QUICK_EPOCHS = 10
 MEMORY_TARGET_MB = 0.5
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 RESULT = "RESULT "
 
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 import numpy as np
+from _common import THREAD_VARIABLES
 
 # One child: a fit to trace the structure, then warm fits with other seeds; it
 # prints the warm fits' seconds per epoch as JSON on its last line.
@@ -39,7 +40,6 @@ for seed in range(1, n_fits + 1):
     per_epoch.append((time.perf_counter() - start) / ae.n_iter_)
 print(json.dumps(per_epoch))
 """
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
 
 def seconds_per_epoch(image_size: int, n_fits: int, intra_op: int | None) -> list[float]:

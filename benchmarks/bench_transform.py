@@ -35,12 +35,10 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
-import warnings
 
 import numpy as np
-from _common import median_seconds, parse_args_and_import_keras
+from _common import fit_quietly, median_seconds, parse_args_and_import_keras
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from skautoenc import AutoencoderTransformer
 from skautoenc.datasets import load_digits_images
@@ -96,9 +94,9 @@ def bench(kind, repeats):
     X, k, hidden = data(kind)
     X = X.astype(np.float32)
     pca = PCA(k).fit(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = AutoencoderTransformer(k, hidden_layer_sizes=hidden, epochs=2, random_state=0).fit(X)
+    est = fit_quietly(
+        AutoencoderTransformer(k, hidden_layer_sizes=hidden, epochs=2, random_state=0), X
+    )
     forward = numpy_forward(est)
     np.testing.assert_allclose(forward(X[:100]), est.transform(X[:100]), rtol=1e-4, atol=1e-4)
     rows = {}
@@ -222,9 +220,7 @@ def bench_image_network(title, params, repeats):
     X, _, _ = data("seed")
     X = X.astype(np.float32)
     pca = PCA(16).fit(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = AutoencoderTransformer(16, epochs=2, random_state=0, **params).fit(X)
+    est = fit_quietly(AutoencoderTransformer(16, epochs=2, random_state=0, **params), X)
     keras_encoder = est.encoder_
     np.testing.assert_allclose(
         keras_encoder.predict_on_batch(X[:100]), est.transform(X[:100]), rtol=1e-4, atol=1e-4
@@ -245,9 +241,7 @@ def bench_image_network(title, params, repeats):
     # structure already used in this process (a builder's compiled pass is shared).
     first_calls = []
     for seed in (1, 2, 3):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            other = AutoencoderTransformer(16, epochs=1, random_state=seed, **params).fit(X)
+        other = fit_quietly(AutoencoderTransformer(16, epochs=1, random_state=seed, **params), X)
         start = time.perf_counter()  # no warm-up: the first call is what is measured
         other.transform(X[:1])
         first_calls.append(time.perf_counter() - start)
