@@ -143,9 +143,8 @@ def plot_reconstructions(
     for row, (label, images) in zip(axes, rows, strict=True):
         for image_ax, image in zip(row, images, strict=True):
             image_ax.imshow(image.reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax)
-            # Hidden rather than emptied of ticks: layout and drawing skip a hidden
-            # axis, and a demo's grids have dozens of images (plot_reconstructions'
-            # cost is most of its figures' drawing time otherwise).
+            # Hidden rather than emptied of ticks: constrained layout and drawing
+            # skip a hidden axis, and a grid has one pair per image.
             image_ax.xaxis.set_visible(False)
             image_ax.yaxis.set_visible(False)
         row[0].yaxis.set_visible(True)  # for the row's label only
