@@ -90,7 +90,7 @@ class AutoencoderTransformer(
     output_activation : str, default="auto"
         The reconstruction's activation, in the data's units. ``"auto"``: linear,
         clipped to the bounds the training data show (``output_min_``,
-        ``output_max_``): a feature whose minimum or maximum at least 1 % of the
+        ``output_max_``): a feature whose minimum or maximum at least 5 % of the
         rows take (two rows at least) is bounded there, as pixels at 0 or counts at
         0 are. ``"linear"``: unbounded. Any other Keras activation (e.g.
         ``"sigmoid"`` for data in [0, 1]) means the network no longer starts at

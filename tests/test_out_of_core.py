@@ -32,8 +32,8 @@ def curved_rows(n_rows, n_features=12, seed=0):
     lift = rng.normal(size=(7, n_features))
     features = np.column_stack([t, np.sin(2 * t), t**2, t[:, :1] * t[:, 1:]])
     rows = features @ lift + 0.05 * rng.normal(size=(n_rows, n_features))
-    # A floor that a few percent of the rows take, as counts and pixels have.
-    return np.maximum(rows, np.quantile(rows, 0.05, axis=0)).astype(np.float32)
+    # A floor that a tenth of the rows take, as counts and pixels have.
+    return np.maximum(rows, np.quantile(rows, 0.1, axis=0)).astype(np.float32)
 
 
 def to_memmap(X, path, cls=np.memmap):

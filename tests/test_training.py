@@ -598,11 +598,13 @@ def test_output_bounds_are_the_edges_many_rows_take():
             np.clip(rng.normal(size=300), 0, None),  # a floor at 0 (half the rows)
             rng.normal(size=300),  # continuous: no edge taken twice
             rng.randint(0, 3, size=300),  # 0, 1, 2: both ends
+            # A few repeated rows at the top (3 %) are no ceiling: more rows may go past it.
+            np.r_[np.full(9, 10.0), rng.uniform(0, 9, size=291)],
         ]
     )
     lower, upper = output_bounds(X, "auto")
-    np.testing.assert_array_equal(lower, [0.0, -np.inf, 0.0])
-    np.testing.assert_array_equal(upper, [np.inf, np.inf, 2.0])
+    np.testing.assert_array_equal(lower, [0.0, -np.inf, 0.0, -np.inf])
+    np.testing.assert_array_equal(upper, [np.inf, np.inf, 2.0, np.inf])
     assert np.isinf(output_bounds(X, "linear")).all()
     # With few rows one row is a large share: it takes two rows to make an edge a bound.
     assert np.isinf(output_bounds(rng.normal(size=(20, 2)), "auto")).all()
