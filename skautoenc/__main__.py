@@ -305,19 +305,12 @@ def _new_figure(width: float, height: float, *, margins: dict | None = None):
     if margins is None:
         return Figure(figsize=(width, height), layout="constrained")
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(**margins)
+    fig.subplots_adjust(**margins, wspace=0.05, hspace=0.08)
     return fig
 
 
 # Room on the left for the rows' labels and at the top for the title.
-_IMAGE_GRID = {
-    "left": 0.16,
-    "right": 0.99,
-    "bottom": 0.01,
-    "top": 0.88,
-    "wspace": 0.05,
-    "hspace": 0.08,
-}
+_IMAGE_GRID = {"left": 0.16, "right": 0.99, "bottom": 0.01, "top": 0.88}
 
 
 def _save(fig, folder: str, name: str) -> str:
