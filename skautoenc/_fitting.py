@@ -27,9 +27,9 @@ AUTO_NOISE_FRACTION = 0.5
 # output_activation="auto" bounds a feature at an edge of its range that at least this
 # share of the rows take: a bound of the data (a floor, a ceiling, an indicator's two
 # values), not a chance extreme. Repeated rows make small piles at extremes that are
-# not bounds: at 1 %, a table whose rows repeat a years-of-experience of 26 (2.4 % of
-# them) was clipped at 26 and a held-out 44 cost 2.6 times PCA's error; 10 % left
-# out bounds that helped (benchmarks/bench_vs_pca.py).
+# not bounds: at 1 %, a table whose rows repeat one years-of-experience value (2.4 % of
+# them) was clipped there, and a held-out row past it lost to PCA; 10 % left out
+# bounds that helped (benchmarks/bench_vs_pca.py; the changelog has the numbers).
 BOUND_SHARE = 0.05
 
 
