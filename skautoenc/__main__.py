@@ -295,22 +295,22 @@ def _has_matplotlib() -> bool:
     return True
 
 
-def _new_figure(width: float, height: float, *, margins: dict | None = None):
+def _new_figure(width: float, height: float, *, image_grid: bool = False):
     # A bare Figure, not pyplot: no GUI backend, nothing left open, whatever
-    # MPLBACKEND says. Grids of images get fixed ``margins`` (subplots_adjust's)
-    # instead of constrained layout, which measures each of their dozens of Axes
-    # and draws the figure twice to place them.
+    # MPLBACKEND says. Grids of images get fixed margins instead of constrained
+    # layout, which measures each of their dozens of Axes and draws the figure
+    # twice to place them.
     from matplotlib.figure import Figure
 
-    if margins is None:
+    if not image_grid:
         return Figure(figsize=(width, height), layout="constrained")
     fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(**margins, wspace=0.05, hspace=0.08)
+    fig.subplots_adjust(**_IMAGE_GRID_MARGINS)
     return fig
 
 
 # Room on the left for the rows' labels and at the top for the title.
-_IMAGE_GRID = {"left": 0.16, "right": 0.99, "bottom": 0.01, "top": 0.88}
+_IMAGE_GRID_MARGINS = dict(left=0.16, right=0.99, bottom=0.01, top=0.88, wspace=0.05, hspace=0.08)
 
 
 def _save(fig, folder: str, name: str) -> str:
@@ -340,7 +340,7 @@ def _demo_figures(args, fitted, estimator, components, X_train, X_test, y_test, 
     ae, pca = fitted["AutoencoderTransformer", k], fitted["PCA", k]
     written = []
 
-    fig = _new_figure(10.5, 3.6, margins=_IMAGE_GRID)
+    fig = _new_figure(10.5, 3.6, image_grid=True)
     plot_reconstructions(
         {f"PCA (k={k})": pca, f"autoencoder (k={k})": ae},
         X_test,
@@ -359,7 +359,7 @@ def _demo_figures(args, fitted, estimator, components, X_train, X_test, y_test, 
     )
     denoiser.fit(X_train)
     X_noisy = add_noise(X_test, "gaussian", NOISE_LEVEL, random_state=args.random_state)
-    fig = _new_figure(10.5, 6.6, margins=_IMAGE_GRID)
+    fig = _new_figure(10.5, 6.6, image_grid=True)
     plot_reconstructions(
         {f"PCA (k={k})": pca, f"denoising AE (k={k})": denoiser},
         X_test,
