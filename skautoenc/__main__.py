@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
             "trained with Gaussian noise of standard deviation 0.2, against PCA on "
             "digits with that noise clipped to [0, 1]), embedding.png (2-D codes next "
             "to PCA's) and history.png (training and validation loss by epoch, with "
-            "the held-out loss of the PCA start). Takes about 15 seconds on 2 CPU "
+            "the held-out loss of the PCA start). Takes 15 to 50 seconds on 2 CPU "
             "cores."
         ),
     )

@@ -6,8 +6,9 @@ a fit (see ``benchmarks/bench_fit.py``). Here one Keras model and one compiled
 epoch function serve every fit of the same structure in the process: a fit
 assigns its starting weights and optimizer state, runs epochs, and reads the
 arrays back. The loops follow Keras' guides "Writing a training loop from
-scratch" for each backend: ``tf.function`` with ``GradientTape``; ``jax.jit``
-with the stateless API (``stateless_call``, ``stateless_apply``); PyTorch eager.
+scratch" for each backend: ``tf.function`` with ``GradientTape``
+(``_tensorflow_trainer``); ``jax.jit`` with the stateless API (``stateless_call``,
+``stateless_apply``); PyTorch eager.
 
 Batches are consecutive slices of rows the caller has already shuffled.
 """
@@ -19,6 +20,8 @@ import threading
 
 import numpy as np
 
+from ._tensorflow_trainer import TensorFlowTrainer as _TensorFlowTrainer
+from ._tensorflow_trainer import concrete_function
 from ._trainer_base import Recipe, Trainer, frame32, zero_padded
 
 # Trainers kept per process: a grid search over a few sizes reuses them; older
@@ -75,119 +78,6 @@ def get_trainer(recipe: Recipe):
         while len(_cache) > _MAX_CACHED:
             _cache.popitem(last=False)
     return trainer
-
-
-def concrete_function(function, *specs):
-    """``function`` traced by TensorFlow once, for arguments of ``specs``.
-
-    A concrete function: calling it skips ``tf.function``'s argument binding, a
-    noticeable share of a small epoch. Without AutoGraph: the loops are written
-    with ``tf.while_loop`` and the branches with ``tf.cond``, so it would have
-    nothing to convert, and converting the functions' source cost the first fit
-    in each process a second or more (``benchmarks/bench_fit.py``, cold fit).
-    """
-    import tensorflow as tf
-
-    return tf.function(function, autograph=False).get_concrete_function(*specs)
-
-
-class _TensorFlowTrainer(Trainer):
-    def _compile(self):
-        import tensorflow as tf
-
-        n_features = self.recipe.network.n_features
-        model, optimizer = self.model, self.optimizer
-        variables = model.trainable_variables
-
-        strategy = self.recipe.distribution
-
-        def evaluate(U, frame):
-            return self.row_losses(U, model(U), frame)
-
-        def step(u, u_in, frame):
-            """One optimizer step on a batch, or on this replica's share of it.
-
-            Each replica's loss is its rows' sum over the whole batch's row count:
-            the optimizer sums the replicas' gradients, which makes the gradient of
-            the batch's mean loss, as on one device.
-            """
-            n_rows = tf.cast(tf.shape(u)[0], tf.float32)
-            replica = tf.distribute.get_replica_context()
-            count = 1
-            if strategy is not None:
-                index, count = replica.replica_id_in_sync_group, replica.num_replicas_in_sync
-                first, last = (tf.shape(u)[0] * i // count for i in (index, index + 1))
-                u, u_in = u[first:last], u_in[first:last]
-            with tf.GradientTape() as tape:
-                rows = self.row_losses(u, model(u_in, training=True), frame)
-                loss = tf.reduce_sum(rows) / n_rows
-                if model.losses:  # a builder's regularizers: once over the replicas
-                    loss += tf.add_n(model.losses) / count
-            optimizer.apply(tape.gradient(loss, variables), variables)
-            return loss
-
-        def epoch(U, U_val, frame, level, batch_size):
-            n_rows = tf.shape(U)[0]
-
-            def batch(start, total):
-                u = U[start : start + batch_size]
-                # Corrupted once for the whole batch: the same noise on any number of
-                # replicas (and one seed stream, drawn outside the replicas).
-                u_in = self.corrupt(u, frame, level)
-                if strategy is None:
-                    loss = step(u, u_in, frame)
-                else:
-                    losses = strategy.run(step, args=(u, u_in, frame))
-                    loss = strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
-                return start + batch_size, total + loss * tf.cast(tf.shape(u)[0], tf.float32)
-
-            _, total = tf.while_loop(
-                lambda start, _: start < n_rows, batch, (tf.constant(0), tf.constant(0.0))
-            )
-            # Never on 0 rows (no validation): TensorFlow's oneDNN fused Conv2D (graph
-            # mode, x86 CPUs) returns its input's shape for an empty batch, which the
-            # next convolution refuses ("input depth must be evenly divisible").
-            held_out = tf.cond(
-                tf.shape(U_val)[0] > 0,
-                lambda: evaluate(U_val, frame),
-                lambda: tf.zeros([0], tf.float32),
-            )
-            return total / tf.cast(n_rows, tf.float32), held_out
-
-        rows = tf.TensorSpec([None, n_features], tf.float32)
-        vector = tf.TensorSpec([n_features], tf.float32)
-        scalar = tf.TensorSpec([], tf.float32)
-        frame = (vector, scalar, vector, vector)
-        count = tf.TensorSpec([], tf.int32)
-        self._epoch = concrete_function(epoch, rows, rows, frame, scalar, count)
-        self._evaluate = concrete_function(evaluate, rows, frame)
-
-        # Every weight read in one call. The tensors keep their values while training
-        # goes on: TensorFlow copies a variable's buffer before updating it in place
-        # when a read of it is still held.
-        def read_weights():
-            return [tf.identity(v) for v in model.weights]
-
-        self._snapshot = concrete_function(read_weights)
-        self._tf = tf
-
-    def snapshot(self):
-        return self._snapshot()
-
-    def train_epoch(self, U, frame, level, U_val=None):
-        tf = self._tf
-        empty = U_val is None
-        loss, rows = self._epoch(
-            tf.constant(U),
-            tf.constant(U[:0] if empty else U_val),
-            frame32(frame),
-            tf.constant(level, tf.float32),
-            tf.constant(self.batch_size, tf.int32),
-        )
-        return float(loss), None if empty else rows.numpy()
-
-    def evaluate(self, U, frame):
-        return self._evaluate(self._tf.constant(U), frame32(frame)).numpy()
 
 
 class _TorchTrainer(Trainer):
