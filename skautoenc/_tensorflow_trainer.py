@@ -131,26 +131,23 @@ class TensorFlowTrainer(Trainer):
 def _adam_slots(optimizer, variables):
     """Each variable's ``[momentum, velocity]`` in ``optimizer`` when it is a Keras
     ``Adam`` that updates by ``Adam.update_step`` alone (no AMSGrad, weight decay,
-    clipping, moving average, accumulation, loss scale or constraint), so that
-    ``fused_adam`` may update them; None otherwise."""
+    clipping, moving average, accumulation, loss scale or constraint) on float32
+    variables, so that ``fused_adam`` may update them; None otherwise."""
     from ._keras import import_keras
 
-    keras = import_keras()
+    if type(optimizer) is not import_keras().optimizers.Adam:
+        return None
     extras = (
-        (
-            optimizer.amsgrad,
-            optimizer.weight_decay,
-            optimizer.clipnorm,
-            optimizer.clipvalue,
-            optimizer.global_clipnorm,
-            optimizer.use_ema,
-            optimizer.gradient_accumulation_steps,
-            optimizer.loss_scale_factor,
-        )
-        if type(optimizer) is keras.optimizers.Adam
-        else (True,)
+        optimizer.amsgrad,
+        optimizer.weight_decay,
+        optimizer.clipnorm,
+        optimizer.clipvalue,
+        optimizer.global_clipnorm,
+        optimizer.use_ema,
+        optimizer.gradient_accumulation_steps,
+        optimizer.loss_scale_factor,
     )
-    if any(extras) or any(variable.constraint is not None for variable in variables):
+    if any(extras) or any(v.constraint is not None or v.dtype != "float32" for v in variables):
         return None
     # Keras names a slot after its variable's path (``add_variable_from_reference``).
     by_name = {slot.name: slot for slot in optimizer.variables}

@@ -610,6 +610,30 @@ def test_tensorflows_fused_adam_is_keras_adam(stepping):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4)
 
 
+def test_the_fused_adam_is_used_for_a_plain_adam_only():
+    """AMSGrad, clipping, AdamW's decay, other optimizers, constrained weights and
+    weights other than float32 keep Keras' own update."""
+    keras = pytest.importorskip("keras")
+    from skautoenc._tensorflow_trainer import _adam_slots
+
+    def slots(optimizer, **dense):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, **dense)])
+        optimizer.build(model.trainable_variables)
+        return _adam_slots(optimizer, model.trainable_variables)
+
+    assert slots(keras.optimizers.Adam()) is not None
+    optimizers = keras.optimizers
+    for other in (
+        optimizers.Adam(amsgrad=True),
+        optimizers.Adam(clipnorm=1.0),
+        optimizers.AdamW(),
+        optimizers.SGD(),
+    ):
+        assert slots(other) is None, other
+    assert slots(optimizers.Adam(), kernel_constraint="non_neg") is None
+    assert slots(optimizers.Adam(), dtype="float64") is None
+
+
 def test_the_startup_filter_drops_chatter_and_keeps_real_errors(capfd):
     with _filtered_stderr():
         os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
