@@ -30,7 +30,7 @@ class TensorFlowTrainer(Trainer):
         variables = model.trainable_variables
 
         strategy = self.recipe.distribution
-        # Keras' Adam traces some fifteen operations per variable, the larger part of
+        # Keras' Adam traces some fifteen operations per variable, about half of
         # tracing a new structure; TensorFlow's Adam kernel is one per variable. Not
         # under a strategy: Keras' optimizer sums the replicas' gradients.
         adam_slots = None if strategy is not None else _adam_slots(optimizer, variables)

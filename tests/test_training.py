@@ -577,7 +577,7 @@ def test_setting_the_weights_leaves_the_optimizer_state_and_the_noise_going(step
 
 def test_tensorflows_fused_adam_is_keras_adam(stepping):
     """The TensorFlow trainer updates with TensorFlow's Adam kernel instead of Keras'
-    Adam, whose tracing cost most of a new structure's: the same updates, to the
+    Adam, about half of a new structure's tracing: the same updates, to the
     float32 rounding of its constants (``1 - beta_2`` differs by 1.3e-5 relative)."""
     from skautoenc import _tensorflow_trainer
 
