@@ -69,7 +69,7 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         X,
         mean=None if previous is None else previous.mean,
         scale=None if previous is None else previous.scale,
-        edges=True,  # the output bounds and the fitted range
+        edges=needs_bounds and est.output_activation == "auto",
         covariance=needs_spectrum,
         check=is_streamed(X),  # arrays were validated whole; streamed rows are checked here
     )
@@ -119,23 +119,17 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     weights = start if kept_start else result.weights
     # PCA itself (the start, kept by a first fit) is unbounded, as the reference it is.
     bounds = () if kept_start and previous is None else (lower, upper)
-    # What the residual paths were fitted on (FittedNetwork's fitted_range); none for
-    # PCA, whose residual paths are zero.
-    trained_before = previous is not None and not est.fallback_to_pca_
-    fitted_range = previous.fitted_range if trained_before else None
     if previous is not None:  # a continuation keeps the units of the codes it continues
         codes, code_mean = previous.code_scale, previous.code_mean
     else:
         codes = code_scale(eigen, network.n_components, scale, est.whiten)
         code_mean = None  # PCA's scores (the start's codes) are centred already
-    if not kept_start:
-        unscaled = FittedNetwork(network, weights, mean, scale, *bounds)
-        centre, spread, code_min, code_max = _code_moments(unscaled, rows)
-        fitted_range = _widened(fitted_range, (*summary.edges[:2], code_min, code_max))
-        if previous is None:
+        if not kept_start:
             # The trained network's codes spread wider than the start's, and off
             # centre: each is scaled to the spread of the PCA score it started as
             # (1 when whitened), and centred as that score is.
+            unscaled = FittedNetwork(network, weights, mean, scale, *bounds)
+            centre, spread = _code_moments(unscaled, rows)
             codes = codes / spread
             code_mean = centre * codes
     fitted = FittedNetwork(
@@ -147,7 +141,6 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
         code_scale=codes,
         code_mean=code_mean,
         whiten=est.whiten,
-        fitted_range=fitted_range,
     )
     state = {
         **features,
@@ -173,32 +166,17 @@ def fit_state(estimator, X, *, continuing: bool, partial: bool) -> dict:
     return state
 
 
-def _code_moments(fitted: FittedNetwork, rows) -> tuple[np.ndarray, ...]:
-    """The mean, standard deviation, minimum and maximum of each of the network's
-    codes over the rows given to ``fit``, held-out ones included, as PCA's over the
-    rows it is fitted on (a standard deviation of 1 where a code is constant:
-    nothing to scale)."""
+def _code_moments(fitted: FittedNetwork, rows) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation of each of the network's codes over the rows
+    given to ``fit``, held-out ones included, as PCA's over the rows it is fitted on
+    (a standard deviation of 1 where a code is constant: nothing to scale)."""
     count, total, squares = 0, 0.0, 0.0
-    low, high = np.inf, -np.inf
     for U in rows.blocks():
         Z = fitted.standardised_codes(U).astype(np.float64)
         count, total, squares = count + len(Z), total + Z.sum(0), squares + (Z**2).sum(0)
-        low, high = np.minimum(low, Z.min(0)), np.maximum(high, Z.max(0))
     variance = (squares - total**2 / count) / max(count - 1, 1)
     spread = np.sqrt(np.maximum(variance, 0.0))
-    spread = np.where(spread > 1e-12 * max(spread.max(), 1.0), spread, 1.0)
-    return total / count, spread, low, high
-
-
-def _widened(fitted_range, new_range) -> tuple:
-    """The smallest range holding both (``fitted_range`` None: ``new_range``)."""
-    if fitted_range is None:
-        return tuple(new_range)
-    extremes = (np.minimum, np.maximum, np.minimum, np.maximum)
-    return tuple(
-        extreme(old, new)
-        for extreme, old, new in zip(extremes, fitted_range, new_range, strict=True)
-    )
+    return total / count, np.where(spread > 1e-12 * max(spread.max(), 1.0), spread, 1.0)
 
 
 def _frame(mean, scale, lower=None, upper=None) -> tuple:

@@ -63,15 +63,6 @@ class FittedNetwork:
     whiten : bool, default=False
         Whether the codes were fitted whitened (``whiten=True``): a continuation
         keeps the codes' units, so it must keep this too.
-    fitted_range : tuple of 4 ndarray or None, default=None
-        ``(input_min, input_max, code_min, code_max)``: the range of the rows the
-        network was fitted on (data units, per feature) and of their codes (the
-        network's own, ``code_scale`` not applied). The residual paths see their
-        inputs clipped to it, the linear paths do not: a row or code beyond what
-        training saw is mapped linearly past it, as PCA maps it, instead of
-        through a nonlinear map extrapolated from rows that never reached there
-        (``_network``). The fitted rows are inside it, so training is unchanged.
-        None: unclipped (PCA's start, whose residual paths are zero).
     """
 
     def __init__(
@@ -86,7 +77,6 @@ class FittedNetwork:
         code_mean=None,
         *,
         whiten: bool = False,
-        fitted_range=None,
     ):
         self.network = network
         self.weights = {name: np.asarray(weights[name]) for name in network.weight_shapes()}
@@ -100,8 +90,6 @@ class FittedNetwork:
         self.code_scale = np.ones(k) if code_scale is None else np.asarray(code_scale, np.float64)
         self.code_mean = np.zeros(k) if code_mean is None else np.asarray(code_mean, np.float64)
         self.whiten = bool(whiten)
-        self.fitted_range = _range_arrays(fitted_range, n, k)
-        self._clipped = not all(np.isinf(bound).all() for bound in self.fitted_range)
         self._copies: dict[type, dict] = {}
         self._output_activation = activation_function(network.output_activation)
         # What a pass does, worked out once: transform's hot path only multiplies.
@@ -136,7 +124,6 @@ class FittedNetwork:
             "code_scale": self.code_scale,
             "code_mean": self.code_mean,
             "whiten": self.whiten,
-            "fitted_range": self.fitted_range,
         }
 
     @classmethod
@@ -195,8 +182,6 @@ class FittedNetwork:
             code,
             code_mean,
             whiten=whiten,
-            # Pickles made before it existed: unclipped, as they were fitted.
-            fitted_range=state.get("fitted_range"),
         )
 
     def build_keras(self):
@@ -210,7 +195,6 @@ class FittedNetwork:
             self.upper,
             self.code_scale,
             self.code_mean,
-            self.fitted_range,
         )
 
     def _in(self, dtype):
@@ -224,12 +208,6 @@ class FittedNetwork:
             copy["__upper"] = self.upper.astype(dtype)
             copy["__code_scale"] = self.code_scale.astype(dtype)
             copy["__code_mean"] = self.code_mean.astype(dtype)
-            input_min, input_max, code_min, code_max = self.fitted_range
-            copy["__input_range"] = (
-                ((input_min - self.mean) / self.scale).astype(dtype),
-                ((input_max - self.mean) / self.scale).astype(dtype),
-            )
-            copy["__code_range"] = (code_min.astype(dtype), code_max.astype(dtype))
             copy.update(_conv.kernel_matrices(self.network.layers(), copy))
             self._copies[dtype] = copy
         return copy
@@ -265,16 +243,14 @@ class FittedNetwork:
 
     def standardised_codes(self, U: np.ndarray) -> np.ndarray:
         """The network's codes of standardised rows ``U`` (``code_scale`` not applied)."""
-        w = self._in(U.dtype.type)
-        return _run(self._encoder, U, w, self._clipped and w["__input_range"])
+        return _run(self._encoder, U, self._in(U.dtype.type))
 
     def _unscaled_codes(self, X, w):
         """The codes as the network computes them (``code_scale`` not applied)."""
-        U = (X - w["__mean"]) / w["__scale"]
-        return _run(self._encoder, U, w, self._clipped and w["__input_range"])
+        return _run(self._encoder, (X - w["__mean"]) / w["__scale"], w)
 
     def _decode_unscaled(self, Z, w):
-        u = _run(self._decoder, Z, w, self._clipped and w["__code_range"])
+        u = _run(self._decoder, Z, w)
         u *= w["__scale"]
         u += w["__mean"]
         u = self._output_activation(u)
@@ -317,30 +293,6 @@ class FittedNetwork:
                 "rows (np.asarray(X, dtype=np.float64)) or rows on the training data's scale."
             )
         return out
-
-
-def _range_arrays(fitted_range, n_features: int, n_components: int) -> tuple:
-    """``fitted_range`` as four float64 arrays (None: unbounded), checked: shapes
-    ``(n_features,) * 2 + (n_components,) * 2``, no NaN, each minimum at most its
-    maximum."""
-    shapes = (n_features, n_features, n_components, n_components)
-    if fitted_range is None:
-        signs = (-1, 1, -1, 1)
-        return tuple(np.full(n, sign * np.inf) for n, sign in zip(shapes, signs, strict=True))
-    arrays = tuple(np.asarray(bound, np.float64) for bound in fitted_range)
-    if (
-        len(arrays) != 4
-        or tuple(a.shape for a in arrays) != tuple((n,) for n in shapes)
-        or any(np.isnan(a).any() for a in arrays)
-        or np.any(arrays[0] > arrays[1])
-        or np.any(arrays[2] > arrays[3])
-    ):
-        raise ValueError(
-            "The fitted range must be (input_min, input_max, code_min, code_max) of "
-            f"shapes ({n_features},) and ({n_components},), without NaN, each "
-            f"minimum at most its maximum. Received {fitted_range!r:.300}."
-        )
-    return arrays
 
 
 def valid_code_scale(code) -> bool:
@@ -399,18 +351,14 @@ def _step(layer: Layer) -> tuple:
     return (_conv.operation(layer), None, bias, activation)
 
 
-def _run(plan: tuple, inputs: np.ndarray, w: dict, clip) -> np.ndarray:
+def _run(plan: tuple, inputs: np.ndarray, w: dict) -> np.ndarray:
     """The sum of the plan's paths applied to ``inputs`` with the arrays ``w``.
 
-    The first path is the linear one, a fresh array: the sum is made in place
-    there. The others, the residual paths, see ``inputs`` clipped to ``clip``,
-    ``(low, high)``, unless it is false (``FittedNetwork``'s ``fitted_range``).
+    The first path is the linear one, a fresh array: the sum is made in place there.
     """
     total = None
-    for index, path in enumerate(plan):
+    for path in plan:
         h = inputs
-        if index and clip:
-            h = np.clip(inputs, *clip)
         for operation, kernel, bias, activation in path:
             h = h @ w[kernel] if operation is None else operation(h, w)
             if bias is not None:

@@ -217,50 +217,43 @@ class Network:
         return sum(int(np.prod(shape)) for shape in self.weight_shapes().values())
 
     # ------------------------------------------------------------------ Keras
-    def build_keras(self, *, weights: dict[str, np.ndarray] | None = None, clip=None):
+    def build_keras(self, *, weights: dict[str, np.ndarray] | None = None):
         """Return ``(autoencoder, encoder, decoder)`` Keras models on standardised rows.
 
         The three share their layers; ``weights`` (by name) are loaded when given.
-        ``clip``: ``(low, high)`` of the encoder's residual inputs (standardised
-        units), then of the decoder's (codes), as ``FittedNetwork`` clips them;
-        None: unclipped (training: the rows trained on are inside the range).
         """
         from ._keras import import_keras
 
         keras = import_keras()
-        clips = {} if clip is None else {"encoder": clip[:2], "decoder": clip[2:]}
 
-        def stack(paths, inputs, part):
+        def stack(paths, inputs):
             outputs = []
-            for index, path in enumerate(paths):
+            for path in paths:
                 h = inputs
-                if index and part in clips:
-                    h = clipped(keras, h, *clips[part], name=f"{part}_clip")
                 for layer in path:
                     h = keras_layer(keras, layer)(h)
                 outputs.append(h)
             return outputs[0] if len(outputs) == 1 else keras.layers.Add()(outputs)
 
         u = keras.Input((self.n_features,), name="standardized")
-        encoder = keras.Model(u, stack(self.encoder_paths(), u, "encoder"), name="encoder")
+        encoder = keras.Model(u, stack(self.encoder_paths(), u), name="encoder")
         z = keras.Input((self.n_components,), name="code")
-        decoder = keras.Model(z, stack(self.decoder_paths(), z, "decoder"), name="decoder")
+        decoder = keras.Model(z, stack(self.decoder_paths(), z), name="decoder")
         x = keras.Input((self.n_features,), name="standardized")
         autoencoder = keras.Model(x, decoder(encoder(x)), name="autoencoder")
         if weights is not None:
             set_keras_weights(autoencoder, weights)
         return autoencoder, encoder, decoder
 
-    def build_keras_on_data(
-        self, weights, mean, scale, lower, upper, code_scale, code_mean, fitted_range
-    ):
+    def build_keras_on_data(self, weights, mean, scale, lower, upper, code_scale, code_mean):
         """Keras models in the data's units: ``(autoencoder, encoder, decoder)``, of
         the arrays a ``FittedNetwork`` holds (``FittedNetwork.build_keras``).
 
         The standardisation and its inverse, and the ``code_scale`` and
         ``code_mean`` of the codes, are Keras ``Normalization`` layers, the output
-        activation an ``Activation`` layer, and the bounds ``lower``/``upper`` and
-        the residual paths' ``fitted_range`` clips (``clipped``): built-in layers
+        activation an ``Activation`` layer, and the bounds ``lower``/``upper``
+        (infinite: none) ``max(x, lower) = x + relu(lower - x)`` and its mirror,
+        from ``Normalization``, ``Rescaling`` and ``ReLU`` layers: built-in layers
         only, so ``keras.saving.save_model`` writes them and ``load_model`` reads
         them without custom objects.
         """
@@ -268,11 +261,7 @@ class Network:
 
         keras = import_keras()
         layers = keras.layers
-        input_min, input_max, code_min, code_max = fitted_range
-        clip = None
-        if not all(np.isinf(bound).all() for bound in fitted_range):
-            clip = ((input_min - mean) / scale, (input_max - mean) / scale, code_min, code_max)
-        _, inner_encoder, inner_decoder = self.build_keras(weights=weights, clip=clip)
+        _, inner_encoder, inner_decoder = self.build_keras(weights=weights)
         ones = np.ones(self.n_features)
         variance = ones * float(scale) ** 2
         x = keras.Input((self.n_features,), name="features")
@@ -291,32 +280,22 @@ class Network:
             mean=mean, variance=variance, invert=True, name="unstandardize"
         )(inner_decoder(network_codes))
         x_hat = layers.Activation(self.output_activation, name="output")(x_hat)
+        lower, upper = np.asarray(lower), np.asarray(upper)
         if np.isfinite(lower).any() or np.isfinite(upper).any():
-            x_hat = clipped(keras, x_hat, lower, upper, name="clip")
+            # A finite stand-in for "no bound" (float32's range), to keep configs finite.
+            edge = float(np.finfo(np.float32).max) / 2
+            low = np.where(np.isfinite(lower), lower, -edge)
+            high = np.where(np.isfinite(upper), upper, edge)
+            to_low = layers.Normalization(mean=low, variance=ones, name="minus_lower")(x_hat)
+            rise = layers.ReLU(name="below_lower")(layers.Rescaling(-1.0, name="flip")(to_low))
+            x_hat = layers.Add(name="clip_lower")([x_hat, rise])
+            to_high = layers.Normalization(mean=high, variance=ones, name="minus_upper")(x_hat)
+            x_hat = layers.Subtract(name="clip_upper")(
+                [x_hat, layers.ReLU(name="above_upper")(to_high)]
+            )
         decoder = keras.Model(z, x_hat, name="decoder")
         autoencoder = keras.Model(x, decoder(encoder(x)), name="autoencoder")
         return autoencoder, encoder, decoder
-
-
-def clipped(keras, h, low, high, *, name: str):
-    """``h`` clipped to ``[low, high]`` (per column; infinite: no bound) by built-in
-    Keras layers: ``max(h, low) = h + relu(low - h)`` and its mirror, from
-    ``Normalization``, ``Rescaling`` and ``ReLU`` layers."""
-    layers = keras.layers
-    ones = np.ones(np.shape(low))
-    # A finite stand-in for "no bound" (float32's range), to keep configs finite.
-    edge = float(np.finfo(np.float32).max) / 2
-    low = np.where(np.isfinite(low), low, -edge)
-    high = np.where(np.isfinite(high), high, edge)
-    to_low = layers.Normalization(mean=low, variance=ones, name=f"{name}_minus_lower")(h)
-    rise = layers.ReLU(name=f"{name}_below_lower")(
-        layers.Rescaling(-1.0, name=f"{name}_flip")(to_low)
-    )
-    h = layers.Add(name=f"{name}_lower")([h, rise])
-    to_high = layers.Normalization(mean=high, variance=ones, name=f"{name}_minus_upper")(h)
-    return layers.Subtract(name=f"{name}_upper")(
-        [h, layers.ReLU(name=f"{name}_above_upper")(to_high)]
-    )
 
 
 def keras_weight_names(model) -> list[str]:

@@ -28,7 +28,6 @@ from ._state import (
     BOUND_ARRAYS,
     CODE_MEAN,
     CODE_SCALE,
-    RANGE_ARRAYS,
     check_values,
     expected_arrays,
     export_state,
@@ -36,7 +35,7 @@ from ._state import (
 )
 
 FORMAT_NAME = "skautoenc.AutoencoderTransformer"
-FORMAT_VERSION = 6
+FORMAT_VERSION = 5
 METADATA_MEMBER = "skautoenc.json"
 ARRAY_FOLDER = "arrays/"
 _METADATA_KEYS = ("format", "format_version", "versions", "params", "fitted", "arrays")
@@ -183,9 +182,6 @@ def load(file) -> AutoencoderTransformer:
             expected.pop(CODE_MEAN)
         if version < 4:  # before code_mean: uncentred codes
             expected.pop(CODE_MEAN, None)
-        if version < 6:  # before the fitted range: unclipped residual paths
-            for name in RANGE_ARRAYS:
-                expected.pop(name)
         arrays = _read_arrays(reader, document["arrays"], expected)
         _warn_on_version_mismatch(document["versions"], shown)
     import_state(estimator, values, arrays)
@@ -261,7 +257,7 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
     arrays = {}
     for name, (shape, dtypes) in expected.items():
         arrays[name] = reader.read_array(
-            members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS or name in RANGE_ARRAYS
+            members[name], shape, dtypes, infinite_ok=name in BOUND_ARRAYS
         )
     if CODE_SCALE in arrays and not valid_code_scale(arrays[CODE_SCALE]):
         reader.refuse("its code scale is not positive.", f"{CODE_SCALE} > 0", "a scale <= 0")
@@ -272,14 +268,6 @@ def _read_arrays(reader: ArchiveReader, members: dict, expected: dict) -> dict[s
             "output_min_ <= mean_ <= output_max_",
             "a bound beyond the mean",
         )
-    if RANGE_ARRAYS[0] in arrays:
-        input_min, input_max, code_min, code_max = (arrays[name] for name in RANGE_ARRAYS)
-        if np.any(input_min > input_max) or np.any(code_min > code_max):
-            reader.refuse(
-                "its fitted range is empty.",
-                "input_min <= input_max and code_min <= code_max",
-                "a minimum above its maximum",
-            )
     return arrays
 
 

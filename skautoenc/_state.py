@@ -35,10 +35,6 @@ BOUND_ARRAYS = ("output_min_", "output_max_")
 # both only with ``whiten=False``, of format 3 the scale only (see ``_persistence``).
 CODE_SCALE = "code_scale"
 CODE_MEAN = "code_mean"
-# The range the residual paths were fitted on (``FittedNetwork.fitted_range``), per
-# feature in the data's units, then per component in the network's codes; infinite
-# when unclipped. Files of format 5 and before hold none (their models were not clipped).
-RANGE_ARRAYS = ("input_min", "input_max", "code_min", "code_max")
 WEIGHT_PREFIX = "weights/"
 WEIGHT_DTYPES = ("float32", "float64")
 # Keras' iteration counter is int64, and int32 on JAX, whose default integers are 32-bit.
@@ -73,7 +69,6 @@ def export_state(estimator) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     }
     arrays = {name: np.asarray(getattr(estimator, name), np.float64) for name in DATA_ARRAYS}
     arrays[CODE_SCALE], arrays[CODE_MEAN] = fitted.code_scale, fitted.code_mean
-    arrays.update(zip(RANGE_ARRAYS, fitted.fitted_range, strict=True))
     arrays.update({WEIGHT_PREFIX + name: w for name, w in fitted.weights.items()})
     arrays.update(
         {f"{OPTIMIZER_PREFIX}{i}": v for i, (_, v) in enumerate(estimator._optimizer_state)}
@@ -93,9 +88,6 @@ def expected_arrays(estimator, values: dict[str, Any]) -> dict[str, tuple[tuple,
     shapes = network.weight_shapes()
     expected = {name: ((network.n_features,), ("float64",)) for name in DATA_ARRAYS}
     expected[CODE_SCALE] = expected[CODE_MEAN] = ((network.n_components,), ("float64",))
-    for name in RANGE_ARRAYS:
-        size = network.n_features if name.startswith("input") else network.n_components
-        expected[name] = ((size,), ("float64",))
     expected.update(
         {WEIGHT_PREFIX + name: (shape, WEIGHT_DTYPES) for name, shape in shapes.items()}
     )
@@ -137,9 +129,6 @@ def import_state(estimator, values: dict[str, Any], arrays: dict[str, np.ndarray
             arrays.get(CODE_SCALE),
             arrays.get(CODE_MEAN),
             whiten=estimator.whiten,
-            fitted_range=[arrays[name] for name in RANGE_ARRAYS]
-            if RANGE_ARRAYS[0] in arrays
-            else None,
         ),
         "_optimizer_state": optimizer,
         "_optimizer_name": values["optimizer"],

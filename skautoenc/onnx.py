@@ -195,17 +195,11 @@ def _activations(paths) -> list[str]:
     return [layer.activation for path in paths for layer in path]
 
 
-def _paths(g: _Nodes, paths, inputs, weights: dict, low, high):
-    """The sum of ``paths`` (tuples of ``Layer``) applied to ``inputs``, as ONNX
-    nodes; the residual paths (all but the first) see ``inputs`` clipped to
-    ``[low, high]`` (``FittedNetwork.fitted_range``; infinite: no bound)."""
+def _paths(g: _Nodes, paths, inputs, weights: dict):
+    """The sum of ``paths`` (tuples of ``Layer``) applied to ``inputs``, as ONNX nodes."""
     total = None
-    for index, path in enumerate(paths):
+    for path in paths:
         h = inputs
-        if index and np.isfinite(low).any():
-            h = g.Max(h, low)
-        if index and np.isfinite(high).any():
-            h = g.Min(h, high)
         for layer in path:
             h = g.MatMul(h, weights[f"{layer.name}.kernel"])
             if layer.use_bias:
@@ -240,14 +234,13 @@ def _convert(scope, operator, container) -> None:
     codes_cross = encoding != decoding
     if encoding:
         u = g.Div(g.Sub(out, fitted.mean), fitted.scale)
-        low, high = ((bound - fitted.mean) / fitted.scale for bound in fitted.fitted_range[:2])
-        out = _paths(g, network.encoder_paths(), u, fitted.weights, low, high)
+        out = _paths(g, network.encoder_paths(), u, fitted.weights)
         if codes_cross:
             out = g.Sub(g.Mul(out, fitted.code_scale), fitted.code_mean)
     if decoding:
         if codes_cross:
             out = g.Div(g.Add(out, fitted.code_mean), fitted.code_scale)
-        u = _paths(g, network.decoder_paths(), out, fitted.weights, *fitted.fitted_range[2:])
+        u = _paths(g, network.decoder_paths(), out, fitted.weights)
         out = _ACTIVATIONS[network.output_activation](g, g.Add(g.Mul(u, fitted.scale), fitted.mean))
         # Infinite bounds are no bounds: a side without a finite one costs no node.
         if np.isfinite(fitted.lower).any():

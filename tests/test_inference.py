@@ -168,39 +168,6 @@ def test_concurrent_threads_get_the_serial_results(fitted, X):
                 np.testing.assert_array_equal(a, b)  # same process, same code, same rows
 
 
-def test_the_residual_paths_see_rows_and_codes_clipped_to_the_fitted_range(fitted, X):
-    """The range is that of the rows fitted on and of their codes. Past it, only the
-    linear paths follow a row or code: what the residual paths add stays that of
-    the range's edge. The Keras models clip alike."""
-    f = fitted._fitted
-    input_min, input_max, code_min, code_max = f.fitted_range
-    np.testing.assert_array_equal(input_min, X.min(axis=0))
-    np.testing.assert_array_equal(input_max, X.max(axis=0))
-    own = f.standardised_codes((X - f.mean) / f.scale)
-    np.testing.assert_allclose(code_min, own.min(axis=0), **F32)
-    np.testing.assert_allclose(code_max, own.max(axis=0), **F32)
-
-    # The same network with its residual paths' last layer zeroed: the linear paths.
-    linear_weights = dict(f.weights)
-    for paths in (f.network.encoder_paths(), f.network.decoder_paths()):
-        for name in paths[1][-1].weight_shapes():
-            linear_weights[name] = np.zeros_like(f.weights[name])
-    linear = _inference.FittedNetwork(f.network, linear_weights, f.mean, f.scale)
-    beyond = np.array([X.max(axis=0) + step for step in (1.0, 10.0, 100.0)])
-    U = (beyond - f.mean) / f.scale
-    residual = f.standardised_codes(U) - linear.standardised_codes(U)
-    assert np.abs(residual).max() > 1e-3  # a trained residual path
-    np.testing.assert_allclose(residual, residual[[0, 0, 0]], rtol=1e-9, atol=1e-9)
-
-    X32 = beyond.astype(np.float32)
-    np.testing.assert_allclose(fitted.transform(X32), keras_output(fitted.encoder_, X32), **F32)
-    np.testing.assert_allclose(fitted.denoise(X32), keras_output(fitted.model_, X32), **F32)
-    far_codes = 10 * fitted.transform(X32)
-    np.testing.assert_allclose(
-        fitted.inverse_transform(far_codes), keras_output(fitted.decoder_, far_codes), **F32
-    )
-
-
 def test_the_keras_model_applies_the_bounds_too():
     X = np.clip(np.random.RandomState(1).normal(size=(100, 6)), 0, 1)
     est = AutoencoderTransformer(

@@ -241,26 +241,3 @@ def test_missing_skl2onnx_says_what_to_install():
         "    raise AssertionError('no ImportError')\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
-
-
-@pytest.mark.parametrize("method", ["transform", "inverse_transform", "denoise"])
-def test_rows_beyond_the_fitted_range_are_clipped_for_the_residual_paths(ae, X, method):
-    rows = (3 * X - 1).astype(np.float64)  # beyond [0, 1], the range of the pixels fitted on
-    if method == "inverse_transform":
-        rows = 3 * ae.transform(rows)  # codes beyond those of the rows fitted on
-    (out,) = run(to_onnx(ae, rows[:1], options={id(ae): {"method": method}}), rows)
-    assert_close(out, getattr(ae, method)(rows), EPS[np.float64])
-    # Unclipped, the graph would differ (so this can fail).
-    unclipped = copy.copy(ae)
-    fitted = ae._fitted
-    unclipped._fitted = FittedNetwork(
-        fitted.network,
-        fitted.weights,
-        fitted.mean,
-        fitted.scale,
-        fitted.lower,
-        fitted.upper,
-        fitted.code_scale,
-        fitted.code_mean,
-    )
-    assert not np.allclose(getattr(unclipped, method)(rows), out, rtol=1e-6)

@@ -149,8 +149,6 @@ def _assert_same_model(expected, received, X):
     assert received.feature_names_in_.dtype == object
     assert list(received.feature_names_in_) == list(expected.feature_names_in_)
     assert _bitwise_equal(expected.mean_, received.mean_)
-    ranges = zip(expected._fitted.fitted_range, received._fitted.fitted_range, strict=True)
-    assert all(_bitwise_equal(a, b) for a, b in ranges)
     assert expected.weights_.keys() == received.weights_.keys()
     for name, weight in expected.weights_.items():
         assert _bitwise_equal(weight, received.weights_[name]), name
@@ -435,16 +433,9 @@ def test_saved_file_layout(fitted, saved):
     assert document["params"]["hidden_layer_sizes"] == [8]
     assert document["fitted"]["feature_names_in_"] == list(fitted.feature_names_in_)
     arrays = document["arrays"]
-    ranges = {"input_min", "input_max", "code_min", "code_max"}
-    assert set(arrays) == {
-        "mean_",
-        "output_min_",
-        "output_max_",
-        "code_scale",
-        "code_mean",
-    } | ranges | {f"weights/{n}" for n in fitted.weights_} | {
-        f"optimizer/{i}" for i in range(len(fitted._optimizer_state))
-    }
+    assert set(arrays) == {"mean_", "output_min_", "output_max_", "code_scale", "code_mean"} | {
+        f"weights/{n}" for n in fitted.weights_
+    } | {f"optimizer/{i}" for i in range(len(fitted._optimizer_state))}
     assert set(infos) == {JSON_MEMBER, *arrays.values()}
     assert infos[JSON_MEMBER].compress_type == zipfile.ZIP_DEFLATED
     assert all(infos[m].compress_type == zipfile.ZIP_STORED for m in arrays.values())
@@ -476,14 +467,10 @@ def test_a_code_scale_that_is_not_positive_is_refused(saved):
 
 def _saved_as_version(estimator, version, monkeypatch, dropped=()) -> bytes:
     """``estimator`` saved as a file of format ``version``, without the arrays
-    ``dropped`` (those that format did not have) nor, before format 6, the fitted
-    range."""
+    ``dropped`` (those that format did not have)."""
     from skautoenc import _persistence
-    from skautoenc._state import RANGE_ARRAYS
 
     export = _persistence.export_state
-    if version < 6:
-        dropped = (*dropped, *RANGE_ARRAYS)
 
     def as_before(estimator):
         values, arrays = export(estimator)
@@ -525,29 +512,9 @@ def test_format_version_4_files_load_whitened_codes_unscaled(whitened, X, monkey
     own = _own_codes(estimator, X)
     assert not np.allclose(own.std(axis=0, ddof=1), 1, rtol=1e-2)  # the formats differ
     np.testing.assert_allclose(loaded.transform(X), own, rtol=1e-12, atol=1e-12)
-    # Not bitwise: format 4 has no fitted range, and the estimator clips codes at the
-    # range of the codes computed in float32 during its fit, which these float64
-    # codes of the same rows may pass by a float32 rounding.
-    np.testing.assert_allclose(loaded.denoise(X), estimator.denoise(X), rtol=1e-6, atol=1e-9)
+    assert np.array_equal(loaded.denoise(X), estimator.denoise(X))
     loaded.set_params(warm_start=True)  # still a whitened fit: it continues
     _fit(loaded, X)
-
-
-def test_format_version_5_files_load_unclipped(fitted, saved, X, monkeypatch):
-    """Format 5 had no fitted range: its residual paths saw every input unclipped."""
-    loaded = skautoenc.load(io.BytesIO(_saved_as_version(fitted, 5, monkeypatch)))
-    assert all(np.isinf(bound).all() for bound in loaded._fitted.fitted_range)
-    assert np.isfinite(fitted._fitted.fitted_range[0]).all()  # the file of today has one
-    _assert_same_model(fitted, skautoenc.load(io.BytesIO(saved)), X)
-    far = 5 * X - 2  # rows beyond the range fitted on
-    assert not np.allclose(loaded.denoise(far), fitted.denoise(far), rtol=1e-6)
-    np.testing.assert_allclose(loaded.transform(X), fitted.transform(X), rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("name", ["input_max", "code_max"])
-def test_an_empty_fitted_range_is_refused(saved, name):
-    low = _array(saved, name.replace("max", "min"))
-    _refused(_with_array(saved, name, low - 1.0), "its fitted range is empty")
 
 
 def test_format_version_3_files_load_with_uncentred_codes(fitted, X, monkeypatch):

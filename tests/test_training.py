@@ -682,29 +682,6 @@ def test_reconstructions_stay_within_the_bounds_and_pca_has_none():
     assert np.isinf(pca.output_max_).all()
 
 
-def test_the_fitted_range_is_that_of_the_trained_fits_rows():
-    """None for PCA (its residual paths are zero); a continuation widens it to hold
-    its rows too."""
-    X = np.random.RandomState(0).normal(size=(200, 5))
-    est = AutoencoderTransformer(2, random_state=0, epochs=3).fit(X[:8])
-    assert est.fallback_to_pca_
-    assert all(np.isinf(bound).all() for bound in est._fitted.fitted_range)
-    fit(est.set_params(warm_start=True, early_stopping=False), X[:100])
-    input_min, input_max, code_min, code_max = est._fitted.fitted_range
-    np.testing.assert_array_equal(input_min, X[:100].min(axis=0))  # not PCA's infinite one
-    np.testing.assert_array_equal(input_max, X[:100].max(axis=0))
-    assert np.isfinite(code_min).all()
-    assert (code_min < code_max).all()
-    wider = 3 * X[100:]
-    est.partial_fit(wider)
-    widened = est._fitted.fitted_range
-    np.testing.assert_array_equal(widened[0], np.minimum(input_min, wider.min(axis=0)))
-    np.testing.assert_array_equal(widened[1], np.maximum(input_max, wider.max(axis=0)))
-    assert (widened[2] <= code_min).all()
-    assert (widened[3] >= code_max).all()
-    assert (widened[2] < code_min).any() or (widened[3] > code_max).any()
-
-
 def test_continuing_from_a_pca_fallback_finds_the_bounds():
     X = np.clip(np.random.RandomState(0).normal(size=(200, 5)) + 0.5, 0, None)
     est = AutoencoderTransformer(2, random_state=0, epochs=3).fit(X[:8])  # PCA: no bounds

@@ -78,11 +78,9 @@ def test_the_codes_moments_are_over_every_row_given_to_fit(X, trained):
         InMemoryRows(U[~held_out], U[held_out]),
         StreamedRows(X, fitted.mean, fitted.scale, held_out),
     ):
-        centre, spread, low, high = _code_moments(fitted, rows)
+        centre, spread = _code_moments(fitted, rows)
         np.testing.assert_allclose(centre, own.mean(axis=0), atol=1e-9)
         np.testing.assert_allclose(spread, own.std(axis=0, ddof=1), rtol=1e-9)
-        np.testing.assert_allclose(low, own.min(axis=0), rtol=1e-9)
-        np.testing.assert_allclose(high, own.max(axis=0), rtol=1e-9)
     # The training rows alone would give other moments (so the test can fail).
     assert not np.allclose(own[~held_out].std(axis=0, ddof=1), spread, rtol=1e-4)
 
