@@ -46,9 +46,9 @@ class TensorFlowTrainer(Trainer):
             the batch's mean loss, as on one device.
             """
             n_rows = tf.cast(tf.shape(u)[0], tf.float32)
-            replica = tf.distribute.get_replica_context()
             count = 1
             if strategy is not None:
+                replica = tf.distribute.get_replica_context()
                 index, count = replica.replica_id_in_sync_group, replica.num_replicas_in_sync
                 first, last = (tf.shape(u)[0] * i // count for i in (index, index + 1))
                 u, u_in = u[first:last], u_in[first:last]
