@@ -294,3 +294,26 @@ def test_python_dash_m(tmp_path):
     )
     assert done.returncode == 2
     assert "Expected a .csv or .npy file" in done.stderr
+
+
+# The check is registered first, so that it runs last (atexit runs handlers in reverse).
+_FREEZE_AT_EXIT = """
+import atexit, gc
+calls = []
+freeze = gc.freeze
+gc.freeze = lambda: calls.append(1) or freeze()
+atexit.register(lambda: print("freezes", len(calls), gc.get_freeze_count() > 0))
+from skautoenc.__main__ import main
+main(["compare", "no-such-file.txt"])
+main(["compare", "no-such-file.txt"])
+"""
+
+
+def test_the_command_skips_the_last_collection_at_exit_once():
+    # Once TensorFlow is imported, the collections at exit took most of the seconds
+    # a command takes to exit; gc.freeze at exit leaves those objects to the system.
+    done = subprocess.run(
+        [sys.executable, "-c", _FREEZE_AT_EXIT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["freezes", "1", "True"]
