@@ -1,5 +1,6 @@
 """What the benchmark scripts share: the --backend flag, a baseline Keras model, timing,
-quiet fits and the thread settings a process reads at start."""
+quiet fits, the thread settings a process reads at start, and a fit's compute floor
+(its FLOPs and NumPy's float32 GEMM throughput)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,42 @@ def fit_quietly(estimator, X):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return estimator.fit(X)
+
+
+# ------------------------------------------------------------ compute floor
+def gemm_flops_per_second(repeats):
+    """Median throughput of NumPy's float32 1024x1024 matmul (after one warm-up)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 1024), dtype=np.float32)
+    b = rng.standard_normal((1024, 1024), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 1024**3 / float(np.median(times))
+
+
+def blas_description():
+    """NumPy's BLAS, its threads and the kernel family it picked (the floor depends on them)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    blas = [info for info in blas if "numpy" in info.get("filepath", "")] or blas
+    return ", ".join(
+        f"{info['internal_api']} {info.get('version') or ''} {info.get('architecture') or ''}, "
+        f"{info['num_threads']} threads".replace("  ", " ")
+        for info in blas
+    )
+
+
+def n_weights(est):
+    return sum(int(np.size(w)) for w in est.weights_.values())
+
+
+def fit_flops(est, n_rows):
+    """FLOPs of a fit with early stopping: per epoch, train and evaluate the held-out rows."""
+    n_val = int(np.ceil(est.validation_fraction * n_rows)) if est.early_stopping else 0
+    n_train = n_rows - n_val
+    return est.n_iter_ * (6 * n_weights(est) * n_train + 2 * n_weights(est) * n_val)

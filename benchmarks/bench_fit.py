@@ -57,7 +57,14 @@ import time
 import warnings
 
 import numpy as np
-from _common import hand_written_autoencoder, parse_args_and_import_keras
+from _common import (
+    blas_description,
+    fit_flops,
+    gemm_flops_per_second,
+    hand_written_autoencoder,
+    n_weights,
+    parse_args_and_import_keras,
+)
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
@@ -77,44 +84,6 @@ SEED_PARAMS = {
     "early_stopping": False,
     "noise": None,
 }
-
-
-def gemm_flops_per_second(repeats):
-    """Median throughput of NumPy's float32 1024x1024 matmul (after one warm-up)."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((1024, 1024), dtype=np.float32)
-    b = rng.standard_normal((1024, 1024), dtype=np.float32)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 1024**3 / float(np.median(times))
-
-
-def blas_description():
-    """NumPy's BLAS, its threads and the kernel family it picked (the floor depends on them)."""
-    from threadpoolctl import threadpool_info
-
-    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    blas = [info for info in blas if "numpy" in info.get("filepath", "")] or blas
-    return ", ".join(
-        f"{info['internal_api']} {info.get('version') or ''} {info.get('architecture') or ''}, "
-        f"{info['num_threads']} threads".replace("  ", " ")
-        for info in blas
-    )
-
-
-def n_weights(est):
-    return sum(int(np.size(w)) for w in est.weights_.values())
-
-
-def fit_flops(est, n_rows):
-    """FLOPs of a fit with early stopping: per epoch, train and evaluate the held-out rows."""
-    n_val = int(np.ceil(est.validation_fraction * n_rows)) if est.early_stopping else 0
-    n_train = n_rows - n_val
-    return est.n_iter_ * (6 * n_weights(est) * n_train + 2 * n_weights(est) * n_val)
 
 
 def timed_default_fit(X, seed):

@@ -12,7 +12,11 @@
    the defaults: warm median wall time AE / PCA <= 5x; the AE's best CV accuracy
    >= PCA's. Also printed: the seconds each step took (reducer fit and transform,
    classifier fit), summed over a search: steps that follow one another on the
-   same cores slow each other down (see ``skautoenc._threads``).
+   same cores slow each other down (see ``skautoenc._threads``); and the
+   arithmetic of the autoencoder's fits (each fit's FLOPs as ``bench_fit.py``
+   counts them, summed, median over the warm searches) divided by NumPy's float32
+   GEMM throughput measured then: a floor no backend goes under, as a multiple of
+   the PCA search, and the fits' seconds as a multiple of it.
    The same on a small table, wine (178 rows, 13 features; k in {2, 4, 8}; no
    target): its folds train on fewer rows than the default batch of 128, so each
    fold's batch differs, and the batch size is not part of what a compiled
@@ -51,7 +55,13 @@ import time
 import warnings
 
 import numpy as np
-from _common import THREAD_VARIABLES, hand_written_autoencoder, parse_args_and_import_keras
+from _common import (
+    THREAD_VARIABLES,
+    fit_flops,
+    gemm_flops_per_second,
+    hand_written_autoencoder,
+    parse_args_and_import_keras,
+)
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -97,8 +107,19 @@ def timed(cls, methods):
 
 
 TimedPCA = timed(PCA, ["fit", "fit_transform", "transform"])
+# FLOPs of the autoencoder fits of the last search (n_jobs=1), as bench_fit.py counts
+# a fit's: what its arithmetic alone would take at NumPy's GEMM speed.
+SEARCH_FLOPS = collections.Counter()
+
+
 # fit_transform is TransformerMixin's here: fit, then transform (both timed).
-TimedAutoencoder = timed(AutoencoderTransformer, ["fit", "transform"])
+class TimedAutoencoder(timed(AutoencoderTransformer, ["fit", "transform"])):
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        SEARCH_FLOPS["AutoencoderTransformer.fit"] += fit_flops(self, len(X))
+        return self
+
+
 TimedLogisticRegression = timed(LogisticRegression, ["fit"])
 
 
@@ -121,6 +142,7 @@ def search(reducer, grid=GRID, n_jobs=1):
 def timed_search(reducer, X, y, n_jobs=1, param_grid=GRID):
     grid = search(reducer, param_grid, n_jobs)
     STEP_SECONDS.clear()
+    SEARCH_FLOPS.clear()
     start = time.perf_counter()
     grid.fit(X, y)
     return time.perf_counter() - start, grid
@@ -144,6 +166,7 @@ def describe(grid):
 # ----------------------------------------------------------------- 1. search
 def search_section(args, X, y, name="digits", grid=GRID, target=TIME_TARGET):
     pca_times, ae_times, quick_times, steps = [], [], [], {"PCA": [], "AE": []}
+    ae_flops = []
     pca_seconds, pca_grid = timed_search(TimedPCA(), X, y, param_grid=grid)  # warms sklearn up
     cold_seconds, ae_grid = timed_search(TimedAutoencoder(random_state=0), X, y, param_grid=grid)
     for _ in range(args.repeats):
@@ -153,6 +176,7 @@ def search_section(args, X, y, name="digits", grid=GRID, target=TIME_TARGET):
         ae_seconds, ae_grid = timed_search(TimedAutoencoder(random_state=0), X, y, param_grid=grid)
         ae_times.append(ae_seconds)
         steps["AE"].append(dict(STEP_SECONDS))
+        ae_flops.append(SEARCH_FLOPS["AutoencoderTransformer.fit"])
         quick_seconds, quick_grid = quick_search_recipe(X, y, grid)
         quick_times.append(quick_seconds)
     pca_median, ae_median = float(np.median(pca_times)), float(np.median(ae_times))
@@ -189,6 +213,15 @@ def search_section(args, X, y, name="digits", grid=GRID, target=TIME_TARGET):
             for name in sorted(runs[0])
         )
         print(f"    {label}: {shown}")
+    gemm = gemm_flops_per_second(10)
+    flops = float(np.median(ae_flops))
+    floor = flops / gemm
+    fit_seconds = float(np.median([run["AutoencoderTransformer.fit"] for run in steps["AE"]]))
+    print(
+        f"  the AE fits' arithmetic: {flops / 1e9:.1f} GFLOP = {floor:.2f} s at NumPy's "
+        f"float32 GEMM ({gemm / 1e9:.0f} GFLOP/s) = {floor / pca_median:.2f}x the PCA search; "
+        f"the fits took {fit_seconds / floor:.1f}x it"
+    )
     better = ae_grid.best_score_ >= pca_grid.best_score_ - 1e-12
     verdict = f" (target AE >= PCA {'ok' if better else 'MISSED'})" if target else ""
     print(
