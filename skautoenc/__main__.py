@@ -332,7 +332,7 @@ def _skip_the_last_collection() -> None:
 
     Before the interpreter exits, CPython collects cyclic garbage among every object
     still alive, several times as modules are torn down; once TensorFlow is imported
-    that is most of the time the command takes to exit (see the changelog).
+    that is most of the time the command takes to exit (``benchmarks/bench_exit.py``).
     ``gc.freeze`` at exit (after the command's files are written and closed) exempts
     those objects: what ``__del__`` methods would run is what Python already does not
     promise at exit. Registered once however often ``main`` is called.
