@@ -8,6 +8,8 @@ NOISE_LEVEL = 0.2  # the seed notebook's Gaussian noise, clipped to [0, 1]
 
 
 def new_figure(width: float, height: float, *, image_grid: bool = False):
+    """A matplotlib Figure of this size in inches, laid out for plots or for a grid
+    of images."""
     # A bare Figure, not pyplot: no GUI backend, nothing left open, whatever
     # MPLBACKEND says. Grids of images get fixed margins instead of constrained
     # layout, which measures each of their dozens of Axes and draws the figure
@@ -26,12 +28,14 @@ _IMAGE_GRID_MARGINS = dict(left=0.16, right=0.99, bottom=0.01, top=0.88, wspace=
 
 
 def save(fig, folder: str, name: str) -> str:
+    """Write ``fig`` as ``folder/name``; return that path."""
     path = os.path.join(folder, name)
     fig.savefig(path, dpi=110)
     return path
 
 
 def comparison_figure(table):
+    """``plot_comparison`` of ``compare_with_pca``'s table, on a figure of its own."""
     from .plotting import plot_comparison
 
     fig = new_figure(6.4, 4.2)
