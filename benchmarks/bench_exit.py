@@ -26,8 +26,6 @@ import numpy as np
 
 CHILD = """
 import atexit, sys, time
-import numpy as np
-from skautoenc.datasets import load_digits_images
 import skautoenc.__main__ as command
 
 stamp, data, skip = sys.argv[1], sys.argv[2], sys.argv[3] == "skip"
