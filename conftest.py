@@ -1,7 +1,5 @@
 """Test-session settings shared by tests/ and the doctests in skautoenc/."""
 
-import atexit
-import gc
 import importlib.util
 import os
 
@@ -21,8 +19,10 @@ if _workers.isdigit() and int(_workers) >= (os.cpu_count() or 1):
     for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(_name, "1")
 
-# Each process of the session (the xdist workers) exits without CPython's collections
-# over every object still alive, as ``python -m skautoenc`` does
-# (``skautoenc.__main__._skip_the_last_collection``): with TensorFlow imported they
-# took seconds per process, after the last test.
-atexit.register(gc.freeze)
+# Each process of the session (the xdist workers) exits as ``python -m skautoenc``
+# does, without CPython's collections over every object still alive: with TensorFlow
+# imported they took seconds per process, after the last test. Imported here, after
+# SCIPY_ARRAY_API is set: SciPy reads it once.
+from skautoenc.__main__ import _skip_the_last_collection  # noqa: E402
+
+_skip_the_last_collection()
